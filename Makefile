@@ -1,0 +1,56 @@
+# test_cleanup: PGXS build of the C++ extension, the HTTP shim, and the two entry points
+# (`make demo`, `make test`) that README.md documents.
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
+
+# The control file is the single source of truth for the version.
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" test_cleanup.control)
+
+.DEFAULT_GOAL := all
+.PHONY: test demo deps format
+
+# Both entry points install what they need first, so they work on a fresh machine where
+# PGXS (and so most of this Makefile) is not available yet.
+test:
+	bash test/run_all.sh
+demo:
+	bash test/demo.sh
+deps:
+	bash test/install_deps.sh
+format:
+	clang-format -i extension/*.cpp extension/*.hpp $(wildcard shim/*.cpp shim/*.hpp)
+
+ifeq ($(PGXS),)
+all install installcheck:
+	@echo "PostgreSQL server headers not found ($(PG_CONFIG)); run 'make deps' first" >&2
+	@exit 1
+else
+
+EXTENSION   = test_cleanup
+MODULE_big  = test_cleanup
+OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
+DATA_built  = extension/test_cleanup--$(EXTVERSION).sql
+DOCS        = README.md
+
+# A new regression test is a new sql/NAME.sql + expected/NAME.out pair; `setup` runs first
+# because it installs the extension and the reference schema the others load.
+REGRESS      = setup $(filter-out setup,$(sort $(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --dbname=test_cleanup_regression
+
+# C++17 with strict warnings for our own code; PostgreSQL's headers are system headers.
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -fno-omit-frame-pointer \
+              -isystem $(shell $(PG_CONFIG) --includedir-server)
+SHLIB_LINK += -lstdc++
+# PGXS would also build LLVM bitcode with clang-14 (C++14 by default); JIT inlining of
+# this extension buys nothing, so skip it.
+override with_llvm = no
+
+include $(PGXS)
+
+extension/test_cleanup--$(EXTVERSION).sql: extension/test_cleanup.sql test_cleanup.control
+	cp $< $@
+
+$(OBJS): $(wildcard extension/*.hpp)
+
+endif

@@ -1,0 +1,153 @@
+// The SQL-callable functions and the settings. Kept thin: argument checks and the gate in
+// plain PostgreSQL C style, then the C++ body through run_guarded(), then any failure
+// raised from this frame, which holds no C++ objects (see boundary.hpp).
+#include <string>
+
+#include "boundary.hpp"
+#include "execute.hpp"
+
+extern "C" {
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "commands/dbcommands.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/tuplestore.h"
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+PG_FUNCTION_INFO_V1(test_cleanup_run);
+PG_FUNCTION_INFO_V1(test_cleanup_explain);
+}
+
+namespace {
+
+bool cleanup_enabled = false;    // test_cleanup.enabled: off, so production is safe by default
+char *cleanup_marker = nullptr;  // test_cleanup.marker: the value of test_marker to match
+
+bool check_marker(char **value, void **, GucSource) {
+  if (*value && (*value)[0] != '\0') return true;
+  GUC_check_errdetail("The marker must be a non-empty string, e.g. integration_test_data.");
+  return false;
+}
+
+void require_enabled() {
+  if (cleanup_enabled) return;
+  const char *database = quote_identifier(get_database_name(MyDatabaseId));
+  ereport(
+      ERROR,
+      (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("test_cleanup is disabled in this database"),
+       errdetail("The setting test_cleanup.enabled is off. It is off by default so that "
+                 "no production database can lose data by accident."),
+       errhint("On a test database, a superuser can enable it with: ALTER DATABASE %s SET "
+               "test_cleanup.enabled = on; (new sessions pick it up), or SET "
+               "test_cleanup.enabled = on; in a superuser session.",
+               database)));
+}
+
+// Reads the session argument: NULL means every session; an empty string is a mistake.
+char *session_argument(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0)) return nullptr;
+  char *session = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  if (session[0] == '\0')
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("test_cleanup: the test session id must not be empty"),
+                    errhint("Pass NULL (or call test_cleanup() without an argument) to clean "
+                            "the test data of every session.")));
+  return session;
+}
+
+// The session as a JSON string for the server log, where it cannot break a line.
+char *session_label(const char *session) {
+  if (!session) return pstrdup("null");
+  StringInfoData label;
+  initStringInfo(&label);
+  escape_json(&label, session);
+  return label.data;
+}
+
+void log_failure(const char *label, const test_cleanup::Failure &failure) {
+  const ErrorData *edata = failure.pg_error;
+  ereport(LOG, (errmsg("test_cleanup: cleanup failed session=%s sqlstate=%s error=%s", label,
+                       edata ? unpack_sql_state(edata->sqlerrcode) : failure.sqlstate,
+                       edata ? edata->message : failure.message),
+                errhidestmt(true)));
+}
+
+}  // namespace
+
+void _PG_init(void) {
+  DefineCustomBoolVariable(
+      "test_cleanup.enabled", "Allows test_cleanup() to delete data in this database.",
+      "Off by default. Turn it on only for test and development databases, e.g. with ALTER "
+      "DATABASE ... SET test_cleanup.enabled = on.",
+      &cleanup_enabled, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "test_cleanup.marker", "The test_marker value that marks a row as test data.",
+      "A row is a cleanup root when the test-metadata object of a registered root rule has "
+      "test_marker equal to this value.",
+      &cleanup_marker, "integration_test_data", PGC_SUSET, 0, check_marker, nullptr, nullptr);
+  MarkGUCPrefixReserved("test_cleanup");
+}
+
+extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
+  require_enabled();
+  const char *session = session_argument(fcinfo);
+  const char *label = session_label(session);
+  const char *marker = cleanup_marker;
+
+  test_cleanup::Failure failure;
+  Datum result = test_cleanup::run_guarded(
+      [session, label, marker] {
+        const std::string session_text = session ? session : "";
+        test_cleanup::CleanupRequest request;
+        request.session = session ? &session_text : nullptr;
+        request.marker = marker;
+        request.session_label = label;
+        return test_cleanup::run_cleanup(request);
+      },
+      &failure);
+  if (failure.failed) {
+    log_failure(label, failure);
+    raise_failure(&failure);
+  }
+  PG_RETURN_DATUM(result);
+}
+
+// test_cleanup.explain(session): one row per step of the plan.
+extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
+  const char *session = session_argument(fcinfo);
+  const char *marker = cleanup_marker;
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+
+  test_cleanup::Failure failure;
+  test_cleanup::run_guarded(
+      [session, marker, rsinfo] {
+        const std::string session_text = session ? session : "";
+        test_cleanup::CleanupRequest request;
+        request.session = session ? &session_text : nullptr;
+        request.marker = marker;
+        const std::vector<test_cleanup::ExplainedStep> steps =
+            test_cleanup::explain_cleanup(request);
+        for (size_t i = 0; i < steps.size(); ++i) {
+          const test_cleanup::ExplainedStep &step = steps[i];
+          const int number = static_cast<int>(i) + 1;
+          test_cleanup::pg_call([rsinfo, number, &step] {
+            Datum values[4] = {Int32GetDatum(number), CStringGetTextDatum(step.stage.c_str()),
+                               CStringGetTextDatum(step.tables.c_str()),
+                               CStringGetTextDatum(step.sql.c_str())};
+            bool nulls[4] = {false, false, step.tables.empty(), false};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+          });
+        }
+        return static_cast<Datum>(0);
+      },
+      &failure);
+  if (failure.failed) raise_failure(&failure);
+  return static_cast<Datum>(0);
+}

@@ -1,0 +1,31 @@
+// Runs a cleanup: loads the catalog, plans, executes the steps through SPI, writes the
+// audit row and returns the result jsonb. Everything runs in the caller's transaction, so
+// an error anywhere leaves the data as it was.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "boundary.hpp"
+
+namespace test_cleanup {
+
+struct CleanupRequest {
+  const std::string *session = nullptr;  // nullptr: every test session
+  std::string marker;
+  std::string session_label;  // the session as a JSON string ("null" for all), for the log
+};
+
+// Returns the result jsonb, allocated in the caller's memory context.
+Datum run_cleanup(const CleanupRequest &request);
+
+struct ExplainedStep {
+  std::string stage;
+  std::string tables;
+  std::string sql;
+};
+
+// The steps run_cleanup() would run, without running them.
+std::vector<ExplainedStep> explain_cleanup(const CleanupRequest &request);
+
+}  // namespace test_cleanup

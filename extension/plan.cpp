@@ -1,0 +1,346 @@
+// Plans a cleanup: which tables can lose rows, in which order their doomed sets are
+// computed (owners first), and in which order rows are deleted (dependents first). Tables
+// that reference each other form a strongly connected group: their doomed sets grow in one
+// recursive statement and their rows go in one statement, so cycles terminate and foreign
+// key checks (which run at the end of a statement) see a consistent state.
+#include "plan.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "sql_text.hpp"
+
+namespace test_cleanup {
+
+const char *stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::lock:
+      return "lock";
+    case Stage::seed:
+      return "seed";
+    case Stage::closure:
+      return "closure";
+    case Stage::cycle:
+      return "cycle";
+    case Stage::remove:
+      return "delete";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Group = std::vector<TableId>;
+using Successors = std::function<std::vector<TableId>(TableId)>;
+
+// Tarjan's strongly connected components. A group is emitted only after every group
+// reachable from it, i.e. successors first.
+class GroupFinder {
+ public:
+  explicit GroupFinder(Successors successors) : successors_(std::move(successors)) {}
+
+  std::vector<Group> run(const std::vector<TableId> &nodes) {
+    for (TableId node : nodes)
+      if (!index_.count(node)) visit(node);
+    return groups_;
+  }
+
+ private:
+  void visit(TableId node) {
+    index_[node] = lowlink_[node] = next_index_++;
+    stack_.push_back(node);
+    on_stack_.insert(node);
+    for (TableId next : successors_(node)) {
+      if (!index_.count(next)) {
+        visit(next);
+        lowlink_[node] = std::min(lowlink_[node], lowlink_[next]);
+      } else if (on_stack_.count(next)) {
+        lowlink_[node] = std::min(lowlink_[node], index_[next]);
+      }
+    }
+    if (lowlink_[node] != index_[node]) return;
+    Group group;
+    TableId member;
+    do {
+      member = stack_.back();
+      stack_.pop_back();
+      on_stack_.erase(member);
+      group.push_back(member);
+    } while (member != node);
+    std::sort(group.begin(), group.end());
+    groups_.push_back(std::move(group));
+  }
+
+  Successors successors_;
+  std::map<TableId, int> index_, lowlink_;
+  int next_index_ = 0;
+  std::vector<TableId> stack_;
+  std::set<TableId> on_stack_;
+  std::vector<Group> groups_;
+};
+
+class Planner {
+ public:
+  Planner(const Catalog &catalog, const Request &request)
+      : catalog_(catalog), by_session_(!request.all_sessions) {}
+
+  Plan run() {
+    if (catalog_.root_tables.empty())
+      throw UserError("55000", "test_cleanup: no root table is registered",
+                      "A cleanup starts from rows marked with test metadata, and no table has "
+                      "been registered as carrying it.",
+                      "Register one with SELECT test_cleanup.add_root('users', 'test_metadata');");
+    find_plan_tables();
+    check_plan_tables();
+
+    std::vector<Group> owners_first = closure_groups();
+    for (const Group &group : owners_first)
+      plan_.tables.insert(plan_.tables.end(), group.begin(), group.end());
+
+    add_lock_steps();
+    for (TableId root : catalog_.root_tables) add_seed_step(root);
+    for (const Group &group : owners_first) add_closure_steps(group);
+    for (const Group &group : delete_groups()) add_remove_step(group);
+    return std::move(plan_);
+  }
+
+ private:
+  const Table &table(TableId id) const { return catalog_.tables.at(id); }
+  bool in_plan(TableId id) const { return in_plan_.count(id) > 0; }
+
+  // Edges whose both ends are in the plan and along which deletion spreads.
+  std::vector<const Edge *> dooming_edges_into(TableId dependent) const {
+    std::vector<const Edge *> edges;
+    for (const Edge &edge : catalog_.edges)
+      if (edge.dependent == dependent && edge.dooms_dependent() && in_plan(edge.owner))
+        edges.push_back(&edge);
+    return edges;
+  }
+
+  void find_plan_tables() {
+    std::vector<TableId> queue(catalog_.root_tables);
+    in_plan_.insert(queue.begin(), queue.end());
+    while (!queue.empty()) {
+      TableId owner = queue.back();
+      queue.pop_back();
+      for (const Edge &edge : catalog_.edges)
+        if (edge.owner == owner && edge.dooms_dependent() && in_plan_.insert(edge.dependent).second)
+          queue.push_back(edge.dependent);
+    }
+  }
+
+  void check_plan_tables() const {
+    for (TableId id : in_plan_) {
+      const Table &t = table(id);
+      if (t.relkind == 'r') continue;
+      throw UserError("0A000", "test_cleanup: table \"" + t.display_name + "\" cannot be cleaned",
+                      std::string("It is reached by a rule or foreign key, but it is a ") +
+                          (t.relkind == 'p' ? "partitioned table" : "relation of another kind") +
+                          "; test_cleanup deletes from ordinary tables only.",
+                      "Remove the rule that reaches it, or clean it outside test_cleanup.");
+    }
+  }
+
+  // Groups of tables whose doomed sets depend on each other, owners' groups first.
+  std::vector<Group> closure_groups() const {
+    GroupFinder finder([this](TableId owner) {
+      std::vector<TableId> next;
+      for (const Edge &edge : catalog_.edges)
+        if (edge.owner == owner && edge.dooms_dependent() && in_plan(edge.dependent))
+          next.push_back(edge.dependent);
+      return next;
+    });
+    std::vector<Group> groups = finder.run(sorted_plan_tables());
+    std::reverse(groups.begin(), groups.end());
+    return groups;
+  }
+
+  // Groups of tables that must lose their rows in one statement, dependents' groups first.
+  // Every foreign key counts here, SET NULL too: deleting an owner first would let
+  // PostgreSQL update (and so move) a doomed dependent row before we delete it.
+  std::vector<Group> delete_groups() const {
+    GroupFinder finder([this](TableId owner) {
+      std::vector<TableId> next;
+      for (const Edge &edge : catalog_.edges)
+        if (edge.owner == owner && in_plan(edge.dependent) && edge.dependent != owner)
+          next.push_back(edge.dependent);
+      return next;
+    });
+    return finder.run(sorted_plan_tables());
+  }
+
+  std::vector<TableId> sorted_plan_tables() const {
+    return std::vector<TableId>(in_plan_.begin(), in_plan_.end());
+  }
+
+  void add_step(Stage stage, std::vector<TableId> tables, std::vector<TableId> inputs,
+                std::string sql) {
+    plan_.steps.push_back(Step{stage, std::move(tables), std::move(inputs), std::move(sql)});
+  }
+
+  // The parameter that carries `id`'s doomed rows in the step being built.
+  std::string input(std::vector<TableId> &inputs, TableId id) const {
+    inputs.push_back(id);
+    return "$" + std::to_string(kFirstInputParam + static_cast<int>(inputs.size()) - 1);
+  }
+
+  void add_lock_steps() {
+    // One cleanup per session at a time; cleaning everything excludes all others.
+    add_step(Stage::lock, {}, {},
+             by_session_ ? "SELECT pg_advisory_xact_lock_shared(" + sql::kLockSpace +
+                               ", 0), pg_advisory_xact_lock(" + sql::kLockSpace + ", hashtext($2))"
+                         : "SELECT pg_advisory_xact_lock(" + sql::kLockSpace + ", 0)");
+
+    // Row locks keep new children away from doomed owners only where a foreign key
+    // checks. Tables that point at their owner without one, and owners whose JSON lists
+    // decide whether a listed row survives, are locked against writes for the cleanup.
+    std::set<TableId> guarded;
+    for (const Edge &edge : catalog_.edges) {
+      if (!in_plan(edge.owner) || !in_plan(edge.dependent)) continue;
+      if (edge.kind == EdgeKind::link) guarded.insert(edge.dependent);
+      if (edge.kind == EdgeKind::listed_link) guarded.insert(edge.owner);
+    }
+    if (guarded.empty()) return;
+    std::string names;
+    for (TableId id : guarded) names += (names.empty() ? "" : ", ") + table(id).sql_name;
+    add_step(Stage::lock, std::vector<TableId>(guarded.begin(), guarded.end()), {},
+             "LOCK TABLE ONLY " + names + " IN SHARE ROW EXCLUSIVE MODE");
+  }
+
+  void add_seed_step(TableId root) {
+    const Table &t = table(root);
+    add_step(Stage::seed, {root}, {},
+             "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
+                 t.sql_name + " x WHERE " + sql::metadata_match(t, "x", by_session_) +
+                 " FOR UPDATE OF x) s");
+  }
+
+  void add_closure_steps(const Group &group) {
+    std::set<TableId> members(group.begin(), group.end());
+    for (const Edge &edge : catalog_.edges)
+      if (edge.kind == EdgeKind::listed_link && members.count(edge.owner) &&
+          members.count(edge.dependent))
+        throw UserError(
+            "55000",
+            "test_cleanup: " + edge.name + " from \"" + table(edge.owner).display_name +
+                "\" to \"" + table(edge.dependent).display_name + "\" lies on a cycle",
+            "Whether a listed row survives depends on the final set of its owners, which "
+            "cannot be known while the owners themselves depend on the listed rows.",
+            "Remove the listed link or one of the foreign keys or links that close the cycle.");
+
+    // Everything that reaches the group from outside: its roots, its owners' doomed rows
+    // and the rows its owners list.
+    for (TableId id : group) add_gather_step(id, members);
+
+    bool cyclic = group.size() > 1;
+    for (const Edge &edge : catalog_.edges)
+      if (edge.dooms_dependent() && members.count(edge.owner) && members.count(edge.dependent))
+        cyclic = true;
+    if (cyclic) add_cycle_step(group, members);
+  }
+
+  void add_gather_step(TableId id, const std::set<TableId> &group) {
+    std::vector<TableId> inputs;
+    std::vector<std::string> parts;
+    const bool is_root =
+        std::binary_search(catalog_.root_tables.begin(), catalog_.root_tables.end(), id);
+    if (is_root) parts.push_back("SELECT unnest(" + input(inputs, id) + ")");
+
+    std::vector<const Edge *> listed;
+    for (const Edge *edge : dooming_edges_into(id)) {
+      if (group.count(edge->owner)) continue;
+      if (edge->kind == EdgeKind::listed_link) {
+        listed.push_back(edge);
+        continue;
+      }
+      parts.push_back("SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" +
+                      sql::columns("d", edge->dependent_cols) + ") IN (SELECT " +
+                      sql::columns("o", edge->owner_cols) + " FROM ONLY " +
+                      table(edge->owner).sql_name + " o WHERE o.ctid = ANY(" +
+                      input(inputs, edge->owner) + "))");
+    }
+    if (!listed.empty()) parts.push_back(listed_rows(id, listed, inputs));
+    if (parts.size() == (is_root ? 1u : 0u)) return;  // nothing reaches it from outside
+
+    std::string sql = "SELECT 0, coalesce(array_agg(s.t), '{}') FROM (";
+    for (size_t i = 0; i < parts.size(); ++i) sql += (i ? " UNION " : "") + parts[i];
+    add_step(Stage::closure, {id}, std::move(inputs), sql + ") s(t)");
+  }
+
+  // Rows of `id` listed by a doomed owner and by no surviving one, across every listed link
+  // into `id`. Keys are matched by their text form, as JSON holds them.
+  std::string listed_rows(TableId id, const std::vector<const Edge *> &listed,
+                          std::vector<TableId> &inputs) const {
+    std::string listed_by_doomed, listed_by_survivor;
+    for (const Edge *edge : listed) {
+      const std::string doomed = input(inputs, edge->owner);
+      const std::string key = "d." + edge->dependent_cols.at(0) + "::text";
+      const std::string from = " FROM ONLY " + table(edge->owner).sql_name + " o, " +
+                               sql::json_array_elements("o", *edge) + " e WHERE o.ctid ";
+      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key +
+                          " IN (SELECT " + sql::listed_key("e", *edge) + from + "= ANY(" + doomed +
+                          "))";
+      listed_by_survivor += std::string(listed_by_survivor.empty() ? "" : " OR ") +
+                            "EXISTS (SELECT 1" + from + "<> ALL(" + doomed + ") AND " +
+                            sql::listed_key("e", *edge) + " = " + key + ")";
+    }
+    return "SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" + listed_by_doomed +
+           ") AND NOT (" + listed_by_survivor + ")";
+  }
+
+  // Grows the doomed sets of a group of tables that reference each other (or themselves)
+  // along the group's internal edges, in one recursive statement.
+  void add_cycle_step(const Group &group, const std::set<TableId> &members) {
+    auto position = [&group](TableId id) {
+      return std::to_string(std::find(group.begin(), group.end(), id) - group.begin());
+    };
+    std::vector<TableId> inputs;
+    std::string seeds, grow;
+    for (TableId id : group)
+      seeds += (seeds.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + position(id) +
+               ", unnest(" + input(inputs, id) + ")";
+    for (const Edge &edge : catalog_.edges) {
+      if (!edge.dooms_dependent() || !members.count(edge.owner) || !members.count(edge.dependent))
+        continue;
+      grow += (grow.empty() ? "" : " UNION ALL ") + std::string("SELECT ") +
+              position(edge.dependent) + ", d.ctid FROM ONLY " + table(edge.dependent).sql_name +
+              " d WHERE c.tab = " + position(edge.owner) + " AND (" +
+              sql::columns("d", edge.dependent_cols) + ") IN (SELECT " +
+              sql::columns("o", edge.owner_cols) + " FROM ONLY " + table(edge.owner).sql_name +
+              " o WHERE o.ctid = c.t)";
+    }
+    add_step(Stage::cycle, group, std::move(inputs),
+             "WITH RECURSIVE closure(tab, t) AS (" + seeds +
+                 " UNION SELECT n.tab, n.t FROM closure c CROSS JOIN LATERAL (" + grow +
+                 ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
+  }
+
+  void add_remove_step(const Group &group) {
+    std::vector<TableId> inputs;
+    std::string deletes, counts;
+    for (size_t i = 0; i < group.size(); ++i) {
+      const Table &t = table(group[i]);
+      const std::string cte = "d" + std::to_string(i);
+      deletes += std::string(i ? ", " : "") + cte + " AS (DELETE FROM ONLY " + t.sql_name +
+                 " x WHERE x.ctid = ANY(" + input(inputs, t.id) + ") RETURNING " +
+                 sql::is_marked(t, "x") + " AS marked)";
+      counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
+                ", count(*), count(*) FILTER (WHERE NOT marked) FROM " + cte;
+    }
+    add_step(Stage::remove, group, std::move(inputs), "WITH " + deletes + " " + counts);
+  }
+
+  const Catalog &catalog_;
+  const bool by_session_;
+  std::set<TableId> in_plan_;
+  Plan plan_;
+};
+
+}  // namespace
+
+Plan plan_cleanup(const Catalog &catalog, const Request &request) {
+  return Planner(catalog, request).run();
+}
+
+}  // namespace test_cleanup

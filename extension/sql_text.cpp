@@ -1,0 +1,38 @@
+#include "sql_text.hpp"
+
+namespace test_cleanup::sql {
+
+std::string columns(const std::string &alias, const std::vector<std::string> &cols) {
+  std::string out;
+  for (const std::string &col : cols) out += (out.empty() ? "" : ", ") + alias + "." + col;
+  return out;
+}
+
+std::string metadata_match(const Table &table, const std::string &alias, bool by_session) {
+  std::string out;
+  for (const std::string &object : table.metadata_objects) {
+    const std::string metadata = alias + "." + object;
+    out += (out.empty() ? "(" : " OR (") + metadata + " ->> 'test_marker' = $1";
+    if (by_session) out += " AND " + metadata + " ->> 'test_session_id' = $2";
+    out += ")";
+  }
+  return out.empty() ? "false" : out;
+}
+
+std::string is_marked(const Table &table, const std::string &alias) {
+  if (table.metadata_objects.empty()) return "false";
+  return "coalesce(" + metadata_match(table, alias, false) + ", false)";
+}
+
+std::string json_array_elements(const std::string &alias, const Edge &listed) {
+  const std::string array = alias + "." + listed.owner_cols.at(0) + listed.array_path;
+  return "jsonb_array_elements(CASE WHEN jsonb_typeof(" + array + ") = 'array' THEN " + array +
+         " ELSE '[]' END)";
+}
+
+std::string listed_key(const std::string &alias, const Edge &listed) {
+  if (listed.element_key.empty()) return alias + ".value #>> '{}'";
+  return alias + ".value ->> " + listed.element_key;
+}
+
+}  // namespace test_cleanup::sql

@@ -1,0 +1,33 @@
+// Small builders for the SQL text of a plan. Identifiers and literals arrive already quoted
+// by PostgreSQL (quote_ident / quote_literal in the catalog query); these only assemble.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+
+namespace test_cleanup::sql {
+
+// First key of the advisory locks a cleanup takes (the second is the session's hash).
+inline const std::string kLockSpace = "1952671092";  // 'test' in ASCII, as int4
+
+// `alias.a, alias.b`
+std::string columns(const std::string &alias, const std::vector<std::string> &cols);
+
+// True for a row of `table` marked with the marker ($1) and, when by_session, belonging
+// to the session ($2), by any of the table's root rules.
+std::string metadata_match(const Table &table, const std::string &alias, bool by_session);
+
+// True for a row carrying the marker at any root rule of its table, whatever its session;
+// false for tables that are not roots. Never NULL.
+std::string is_marked(const Table &table, const std::string &alias);
+
+// A set-returning FROM item over the elements of a listed link's JSON array in the owner
+// row `alias`; yields no element where the path holds no array.
+std::string json_array_elements(const std::string &alias, const Edge &listed);
+
+// The text key an element `alias` of a listed link's array names.
+std::string listed_key(const std::string &alias, const Edge &listed);
+
+}  // namespace test_cleanup::sql

@@ -1,0 +1,317 @@
+-- test_cleanup install script. Written once here; `make` copies it to
+-- test_cleanup--<version>.sql (the version comes from test_cleanup.control).
+
+\echo Use "CREATE EXTENSION test_cleanup" to load this file. \quit
+
+-- The rule catalog and helpers live in their own schema; the cleanup function itself
+-- lands in the extension's schema (default public) so `SELECT test_cleanup()` just works.
+CREATE SCHEMA test_cleanup;
+COMMENT ON SCHEMA test_cleanup IS 'Rule catalog, helpers and audit log of the test_cleanup extension';
+
+--------------------------------------------------------------------------------------------
+-- The rule catalog
+--------------------------------------------------------------------------------------------
+
+-- A root: rows of tbl whose `col #> path` is a test-metadata object carrying the marker.
+CREATE TABLE test_cleanup.root (
+    root_id serial PRIMARY KEY,
+    tbl     regclass NOT NULL,
+    col     name     NOT NULL,
+    path    text[]   NOT NULL DEFAULT '{}',
+    CONSTRAINT root_rule_unique UNIQUE (tbl, col, path),
+    CHECK (array_position(path, NULL) IS NULL)
+);
+COMMENT ON TABLE test_cleanup.root IS
+    'Tables whose rows carry test metadata: the object at col #> path holds test_marker and test_session_id';
+
+-- A "belongs to" link without a foreign key: dependent(dependent_cols) -> owner(owner_cols).
+CREATE TABLE test_cleanup.link (
+    link_id        serial PRIMARY KEY,
+    dependent      regclass NOT NULL,
+    dependent_cols text[]   NOT NULL,
+    owner          regclass NOT NULL,
+    owner_cols     text[]   NOT NULL,
+    CONSTRAINT link_rule_unique UNIQUE (dependent, dependent_cols, owner, owner_cols),
+    CHECK (cardinality(dependent_cols) > 0 AND cardinality(dependent_cols) = cardinality(owner_cols))
+);
+COMMENT ON TABLE test_cleanup.link IS
+    'Dependencies without a foreign key: a dependent row goes when the owner row it points at goes';
+
+-- A "listed in" link: the owner lists dependent keys in a JSON array at owner_col #> array_path.
+CREATE TABLE test_cleanup.listed_link (
+    listed_link_id serial PRIMARY KEY,
+    dependent      regclass NOT NULL,
+    dependent_col  name     NOT NULL,
+    owner          regclass NOT NULL,
+    owner_col      name     NOT NULL,
+    array_path     text[]   NOT NULL,
+    element_key    text,
+    CONSTRAINT listed_link_rule_unique UNIQUE NULLS NOT DISTINCT (dependent, dependent_col, owner, owner_col, array_path, element_key),
+    CHECK (array_position(array_path, NULL) IS NULL)
+);
+COMMENT ON TABLE test_cleanup.listed_link IS
+    'Owners that list dependent keys in a JSON array; a listed row goes only when no surviving owner lists it';
+
+CREATE TABLE test_cleanup.report_key (
+    tbl regclass PRIMARY KEY,
+    key text NOT NULL CHECK (key <> '')
+);
+COMMENT ON TABLE test_cleanup.report_key IS
+    'The name a table is counted under in deleted_counts (default: the table name)';
+
+CREATE TABLE test_cleanup.audit_log (
+    audit_id          bigserial PRIMARY KEY,
+    cleaned_at        timestamptz NOT NULL DEFAULT now(),
+    test_session_id   text,
+    role_name         name NOT NULL DEFAULT session_user,
+    application_name  text,
+    client_addr       inet,
+    deleted_counts    jsonb NOT NULL,
+    collateral_counts jsonb NOT NULL,
+    duration_ms       double precision NOT NULL
+);
+COMMENT ON TABLE test_cleanup.audit_log IS
+    'One row per successful cleanup (test_session_id NULL means all test data was cleaned)';
+
+-- Rules and the audit trail are user data: pg_dump must carry them.
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.root', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.root_root_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.link', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.link_link_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.listed_link', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.listed_link_listed_link_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.report_key', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.audit_log_audit_id_seq', '');
+
+-- The SQL text that follows a jsonb column to `path`: ` -> 'public' -> 'test_metadata'`.
+-- The planner and the index advisor both use it, so an advised index matches the query.
+CREATE FUNCTION test_cleanup._json_path_sql(path text[])
+RETURNS text LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT string_agg(' -> ' || quote_literal(p), '' ORDER BY i)
+                   FROM unnest(path) WITH ORDINALITY AS u(p, i)), '');
+
+--------------------------------------------------------------------------------------------
+-- Registration helpers: validate at registration so a typo fails here, not mid-cleanup.
+--------------------------------------------------------------------------------------------
+
+-- Fails unless tbl is a plain table; returns its printable name.
+CREATE FUNCTION test_cleanup._check_table(tbl regclass, role text)
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    kind "char";
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'test_cleanup: the % table must not be NULL', role
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = tbl;
+    IF kind IS NULL THEN
+        RAISE EXCEPTION 'test_cleanup: % table with OID % does not exist', role, tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    IF kind <> 'r' THEN
+        RAISE EXCEPTION 'test_cleanup: % "%" is not a plain table', role, tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Only ordinary tables can be cleaned; views, foreign tables and partitioned tables cannot.';
+    END IF;
+    RETURN tbl::text;
+END $$;
+
+-- Fails unless tbl has column col; returns the column's type.
+CREATE FUNCTION test_cleanup._column_type(tbl regclass, col name, role text)
+RETURNS regtype LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    typ regtype;
+BEGIN
+    IF col IS NULL THEN
+        RAISE EXCEPTION 'test_cleanup: the % column must not be NULL', role
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.atttypid::regtype INTO typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+    IF typ IS NULL THEN
+        RAISE EXCEPTION 'test_cleanup: column "%" of % table "%" does not exist', col, role, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    RETURN typ;
+END $$;
+
+CREATE FUNCTION test_cleanup._check_path(path text[], what text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF path IS NULL OR array_position(path, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'test_cleanup: % must be a text array without NULL elements (use ''{}'' for the top level)', what
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF array_ndims(path) > 1 THEN
+        RAISE EXCEPTION 'test_cleanup: % must be a one-dimensional text array, got %', what, path
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END $$;
+
+CREATE FUNCTION test_cleanup.add_root(tbl regclass, col name, path text[] DEFAULT '{}')
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    typ regtype;
+    id integer;
+BEGIN
+    PERFORM test_cleanup._check_table(tbl, 'root');
+    typ := test_cleanup._column_type(tbl, col, 'root');
+    IF typ <> 'jsonb'::regtype THEN
+        RAISE EXCEPTION 'test_cleanup: column "%" of root table "%" is of type %, but test metadata must be in a jsonb column', col, tbl, typ
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = format('Convert it with: ALTER TABLE %s ALTER COLUMN %I TYPE jsonb', tbl, col);
+    END IF;
+    PERFORM test_cleanup._check_path(path, 'the path');
+    path := coalesce(path, '{}');
+    INSERT INTO test_cleanup.root (tbl, col, path) VALUES ($1, $2, path)
+        ON CONFLICT ON CONSTRAINT root_rule_unique DO NOTHING
+        RETURNING root_id INTO id;
+    IF id IS NULL THEN
+        SELECT r.root_id INTO id FROM test_cleanup.root r
+         WHERE r.tbl = $1 AND r.col = $2 AND r.path = add_root.path;
+    END IF;
+    RETURN id;
+END $$;
+COMMENT ON FUNCTION test_cleanup.add_root(regclass, name, text[]) IS
+    'Registers rows of tbl whose col #> path holds test metadata as cleanup roots; returns the rule id';
+
+CREATE FUNCTION test_cleanup.add_link(dependent regclass, dependent_cols text[],
+                                      owner regclass, owner_cols text[])
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    dep_type regtype;
+    own_type regtype;
+    id integer;
+BEGIN
+    PERFORM test_cleanup._check_table(dependent, 'dependent');
+    PERFORM test_cleanup._check_table(owner, 'owner');
+    IF coalesce(cardinality(dependent_cols), 0) = 0 OR coalesce(cardinality(owner_cols), 0) = 0 THEN
+        RAISE EXCEPTION 'test_cleanup: a link needs at least one column on each side'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF cardinality(dependent_cols) <> cardinality(owner_cols) THEN
+        RAISE EXCEPTION 'test_cleanup: the link has % dependent column(s) but % owner column(s)',
+            cardinality(dependent_cols), cardinality(owner_cols)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('dependent %s%s, owner %s%s', dependent, dependent_cols, owner, owner_cols);
+    END IF;
+    FOR i IN 1 .. cardinality(dependent_cols) LOOP
+        dep_type := test_cleanup._column_type(dependent, dependent_cols[i], 'dependent');
+        own_type := test_cleanup._column_type(owner, owner_cols[i], 'owner');
+        IF dep_type <> own_type THEN
+            RAISE EXCEPTION 'test_cleanup: link column % has mismatched types: %.% is % but %.% is %',
+                i, dependent, dependent_cols[i], dep_type, owner, owner_cols[i], own_type
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+    END LOOP;
+    INSERT INTO test_cleanup.link (dependent, dependent_cols, owner, owner_cols)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT ON CONSTRAINT link_rule_unique DO NOTHING
+        RETURNING link_id INTO id;
+    IF id IS NULL THEN
+        SELECT l.link_id INTO id FROM test_cleanup.link l
+         WHERE l.dependent = $1 AND l.dependent_cols = $2 AND l.owner = $3 AND l.owner_cols = $4;
+    END IF;
+    RETURN id;
+END $$;
+COMMENT ON FUNCTION test_cleanup.add_link(regclass, text[], regclass, text[]) IS
+    'Registers a dependency without a foreign key: dependent rows go with the owner row they point at';
+
+CREATE FUNCTION test_cleanup.add_listed_link(dependent regclass, dependent_col name,
+                                             owner regclass, owner_col name,
+                                             array_path text[], element_key text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    typ regtype;
+    id integer;
+BEGIN
+    PERFORM test_cleanup._check_table(dependent, 'dependent');
+    PERFORM test_cleanup._check_table(owner, 'owner');
+    PERFORM test_cleanup._column_type(dependent, dependent_col, 'dependent');
+    typ := test_cleanup._column_type(owner, owner_col, 'owner');
+    IF typ <> 'jsonb'::regtype THEN
+        RAISE EXCEPTION 'test_cleanup: column "%" of owner table "%" is of type %, but a listed link needs a jsonb column', owner_col, owner, typ
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    PERFORM test_cleanup._check_path(array_path, 'the array path');
+    IF cardinality(array_path) = 0 THEN
+        RAISE EXCEPTION 'test_cleanup: the array path must name where the JSON array sits, e.g. ''{public,downloadableFiles}'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF element_key = '' THEN
+        RAISE EXCEPTION 'test_cleanup: element_key must be NULL (elements are the keys) or a non-empty key name'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO test_cleanup.listed_link (dependent, dependent_col, owner, owner_col, array_path, element_key)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT ON CONSTRAINT listed_link_rule_unique DO NOTHING
+        RETURNING listed_link_id INTO id;
+    IF id IS NULL THEN
+        SELECT l.listed_link_id INTO id FROM test_cleanup.listed_link l
+         WHERE l.dependent = $1 AND l.dependent_col = $2 AND l.owner = $3 AND l.owner_col = $4
+           AND l.array_path = $5 AND l.element_key IS NOT DISTINCT FROM $6;
+    END IF;
+    RETURN id;
+END $$;
+COMMENT ON FUNCTION test_cleanup.add_listed_link(regclass, name, regclass, name, text[], text) IS
+    'Registers owners that list dependent keys in a JSON array; a listed row goes only when no surviving row lists it';
+
+CREATE FUNCTION test_cleanup.set_report_key(tbl regclass, key text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM test_cleanup._check_table(tbl, 'reported');
+    IF key IS NULL OR key = '' THEN
+        RAISE EXCEPTION 'test_cleanup: the report key for "%" must be a non-empty name', tbl
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO test_cleanup.report_key (tbl, key) VALUES ($1, $2)
+        ON CONFLICT (tbl) DO UPDATE SET key = excluded.key;
+END $$;
+COMMENT ON FUNCTION test_cleanup.set_report_key(regclass, text) IS
+    'Sets the name under which a table is counted in deleted_counts (default: the table name)';
+
+-- Every registered rule in one readable list.
+CREATE VIEW test_cleanup.rules AS
+    SELECT 'root' AS kind, root_id AS id, tbl::text AS "table",
+           format('%I #> %L', col, path) AS rule
+      FROM test_cleanup.root
+    UNION ALL
+    SELECT 'link', link_id, dependent::text,
+           format('(%s) -> %s(%s)', array_to_string(dependent_cols, ', '), owner, array_to_string(owner_cols, ', '))
+      FROM test_cleanup.link
+    UNION ALL
+    SELECT 'listed_link', listed_link_id, dependent::text,
+           format('%I listed in %s.%I #> %L%s', dependent_col, owner, owner_col, array_path,
+                  CASE WHEN element_key IS NULL THEN '' ELSE format(' ->> %L', element_key) END)
+      FROM test_cleanup.listed_link
+    UNION ALL
+    SELECT 'report_key', NULL, tbl::text, format('counted as %L', key)
+      FROM test_cleanup.report_key;
+
+--------------------------------------------------------------------------------------------
+-- The cleanup itself (C++). SECURITY DEFINER so that a role may be granted just EXECUTE;
+-- a fixed search_path keeps the generated SQL's operators in pg_catalog.
+--------------------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.test_cleanup(session text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'test_cleanup_run'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.test_cleanup(text) IS
+    'Deletes rows marked as integration-test data (all, or one test_session_id) and their dependents; returns counts';
+
+-- The plan a cleanup would run, step by step, without running it.
+CREATE FUNCTION test_cleanup.explain(session text DEFAULT NULL)
+RETURNS TABLE (step integer, stage text, tables text, sql text)
+AS 'MODULE_PATHNAME', 'test_cleanup_explain'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION test_cleanup.explain(text) IS
+    'Shows the SQL steps test_cleanup(session) would run, in order, without deleting anything';
+
+REVOKE ALL ON FUNCTION @extschema@.test_cleanup(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION test_cleanup.explain(text) FROM PUBLIC;
