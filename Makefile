@@ -36,7 +36,7 @@ DOCS        = README.md
 # A new regression test is a new sql/NAME.sql + expected/NAME.out pair; `setup` runs first
 # because it installs the extension and the reference schema the others load.
 REGRESS      = setup $(filter-out setup,$(sort $(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --dbname=test_cleanup_regression
+REGRESS_OPTS = --inputdir=.
 
 # C++17 with strict warnings for our own code; PostgreSQL's headers are system headers.
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -fno-omit-frame-pointer \

@@ -75,13 +75,12 @@ void load_tables(Spi &spi, Catalog &catalog) {
   for (std::uint64_t row = 0; row < rows; ++row) {
     const auto id = static_cast<TableId>(spi.int64_at(row, 0));
     if (spi.text_at(row, 1) == "t")
-      throw UserError("42P01",
-                      "test_cleanup: a rule refers to a table that no longer exists (OID " +
-                          std::to_string(id) + ")",
-                      "The table was dropped after the rule was registered.",
-                      "Remove the rule, e.g. DELETE FROM test_cleanup.root WHERE tbl = " +
-                          std::to_string(id) + " (likewise in test_cleanup.link, " +
-                          "test_cleanup.listed_link and test_cleanup.report_key).");
+      throw UserError(
+          "42P01",
+          "test_cleanup: a rule refers to a table that no longer exists (OID " +
+              std::to_string(id) + ")",
+          "The table was dropped after the rule was registered.",
+          "Remove its rules with SELECT test_cleanup.remove_rules(" + std::to_string(id) + ");");
     Table &table = catalog.tables[id];
     table.id = id;
     table.sql_name = spi.text_at(row, 2);
@@ -94,13 +93,15 @@ void load_tables(Spi &spi, Catalog &catalog) {
 void load_roots(Spi &spi, Catalog &catalog) {
   const std::uint64_t rows = spi.run(kRootsQuery);
   for (std::uint64_t row = 0; row < rows; ++row) {
-    const std::string rule = "root rule " + std::to_string(spi.int32_at(row, 0)) + " (" +
-                             spi.text_at(row, 2) + "." + spi.text_at(row, 3) + ")";
+    const std::string rule =
+        "column \"" + spi.text_at(row, 3) + "\" of root table \"" + spi.text_at(row, 2) + "\"";
     if (spi.text_at(row, 4) != "t")
-      throw UserError("42703", "test_cleanup: the column of " + rule + " no longer exists", "",
-                      "Re-register the root with test_cleanup.add_root().");
+      throw UserError("42703", "test_cleanup: " + rule + " no longer exists", "",
+                      "Remove the rule with DELETE FROM test_cleanup.root WHERE root_id = " +
+                          std::to_string(spi.int32_at(row, 0)) +
+                          "; and register the column that now holds the metadata.");
     if (spi.text_at(row, 5) != "t")
-      throw UserError("42804", "test_cleanup: the column of " + rule + " is no longer jsonb");
+      throw UserError("42804", "test_cleanup: " + rule + " is no longer jsonb");
     Table &table = catalog.tables.at(static_cast<TableId>(spi.int64_at(row, 1)));
     table.metadata_objects.push_back(spi.text_at(row, 6));
     catalog.root_tables.push_back(table.id);

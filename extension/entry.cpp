@@ -99,15 +99,18 @@ extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
   const char *session = session_argument(fcinfo);
   const char *label = session_label(session);
   const char *marker = cleanup_marker;
+  // The role that called, as SET ROLE left it: SECURITY DEFINER has switched the current one.
+  const char *role = GetUserNameFromId(GetOuterUserId(), false);
 
   test_cleanup::Failure failure;
   Datum result = test_cleanup::run_guarded(
-      [session, label, marker] {
+      [session, label, marker, role] {
         const std::string session_text = session ? session : "";
         test_cleanup::CleanupRequest request;
         request.session = session ? &session_text : nullptr;
         request.marker = marker;
         request.session_label = label;
+        request.role = role;
         return test_cleanup::run_cleanup(request);
       },
       &failure);

@@ -118,11 +118,12 @@ class Cleanup {
     params.add_text(&deleted);
     params.add_text(&collateral);
     params.add(FLOAT8OID, Float8GetDatum(duration_ms));
+    params.add_text(&request_.role);
     spi_.run(R"SQL(
       INSERT INTO test_cleanup.audit_log
-             (test_session_id, application_name, client_addr,
+             (test_session_id, role_name, application_name, client_addr,
               deleted_counts, collateral_counts, duration_ms)
-      VALUES ($1, current_setting('application_name'), inet_client_addr(),
+      VALUES ($1, $5, current_setting('application_name'), inet_client_addr(),
               $2::jsonb, $3::jsonb, $4)
       RETURNING jsonb_build_object('deleted_counts', deleted_counts,
                                    'collateral_counts', collateral_counts)

@@ -14,6 +14,7 @@ struct CleanupRequest {
   const std::string *session = nullptr;  // nullptr: every test session
   std::string marker;
   std::string session_label;  // the session as a JSON string ("null" for all), for the log
+  std::string role;           // the calling role (outside SECURITY DEFINER), for the audit
 };
 
 // Returns the result jsonb, allocated in the caller's memory context.

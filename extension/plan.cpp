@@ -223,8 +223,8 @@ class Planner {
           members.count(edge.dependent))
         throw UserError(
             "55000",
-            "test_cleanup: " + edge.name + " from \"" + table(edge.owner).display_name +
-                "\" to \"" + table(edge.dependent).display_name + "\" lies on a cycle",
+            "test_cleanup: the listed link from \"" + table(edge.owner).display_name + "\" to \"" +
+                table(edge.dependent).display_name + "\" lies on a cycle",
             "Whether a listed row survives depends on the final set of its owners, which "
             "cannot be known while the owners themselves depend on the listed rows.",
             "Remove the listed link or one of the foreign keys or links that close the cycle.");

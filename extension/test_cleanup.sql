@@ -63,7 +63,7 @@ CREATE TABLE test_cleanup.audit_log (
     audit_id          bigserial PRIMARY KEY,
     cleaned_at        timestamptz NOT NULL DEFAULT now(),
     test_session_id   text,
-    role_name         name NOT NULL DEFAULT session_user,
+    role_name         name NOT NULL,
     application_name  text,
     client_addr       inet,
     deleted_counts    jsonb NOT NULL,
@@ -141,13 +141,13 @@ END $$;
 CREATE FUNCTION test_cleanup._check_path(path text[], what text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF path IS NULL OR array_position(path, NULL) IS NOT NULL THEN
-        RAISE EXCEPTION 'test_cleanup: % must be a text array without NULL elements (use ''{}'' for the top level)', what
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
     IF array_ndims(path) > 1 THEN
         RAISE EXCEPTION 'test_cleanup: % must be a one-dimensional text array, got %', what, path
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF path IS NULL OR array_position(path, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'test_cleanup: % must be a text array without NULL elements (use ''{}'' for the top level)', what
+            USING ERRCODE = 'null_value_not_allowed';
     END IF;
 END $$;
 
@@ -261,22 +261,44 @@ COMMENT ON FUNCTION test_cleanup.add_listed_link(regclass, name, regclass, name,
 
 CREATE FUNCTION test_cleanup.set_report_key(tbl regclass, key text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
 BEGIN
-    PERFORM test_cleanup._check_table(tbl, 'reported');
-    IF key IS NULL OR key = '' THEN
-        RAISE EXCEPTION 'test_cleanup: the report key for "%" must be a non-empty name', tbl
+    PERFORM test_cleanup._check_table($1, 'reported');
+    IF $2 IS NULL OR $2 = '' THEN
+        RAISE EXCEPTION 'test_cleanup: the report key for "%" must be a non-empty name', $1
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO test_cleanup.report_key (tbl, key) VALUES ($1, $2)
-        ON CONFLICT (tbl) DO UPDATE SET key = excluded.key;
+        ON CONFLICT ON CONSTRAINT report_key_pkey DO UPDATE SET key = excluded.key;
 END $$;
 COMMENT ON FUNCTION test_cleanup.set_report_key(regclass, text) IS
     'Sets the name under which a table is counted in deleted_counts (default: the table name)';
 
+-- Removes every rule that names tbl (as root, dependent, owner or report key); returns how
+-- many. For a table that was dropped, pass its OID: test_cleanup.remove_rules(16384).
+CREATE FUNCTION test_cleanup.remove_rules(tbl regclass)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed integer := 0;
+    n integer;
+BEGIN
+    DELETE FROM test_cleanup.root r WHERE r.tbl = $1;
+    GET DIAGNOSTICS n = ROW_COUNT; removed := removed + n;
+    DELETE FROM test_cleanup.link l WHERE $1 IN (l.dependent, l.owner);
+    GET DIAGNOSTICS n = ROW_COUNT; removed := removed + n;
+    DELETE FROM test_cleanup.listed_link l WHERE $1 IN (l.dependent, l.owner);
+    GET DIAGNOSTICS n = ROW_COUNT; removed := removed + n;
+    DELETE FROM test_cleanup.report_key k WHERE k.tbl = $1;
+    GET DIAGNOSTICS n = ROW_COUNT; removed := removed + n;
+    RETURN removed;
+END $$;
+COMMENT ON FUNCTION test_cleanup.remove_rules(regclass) IS
+    'Removes every rule that names the table; returns how many were removed';
+
 -- Every registered rule in one readable list.
 CREATE VIEW test_cleanup.rules AS
     SELECT 'root' AS kind, root_id AS id, tbl::text AS "table",
-           format('%I #> %L', col, path) AS rule
+           quote_ident(col) || test_cleanup._json_path_sql(path) AS rule
       FROM test_cleanup.root
     UNION ALL
     SELECT 'link', link_id, dependent::text,
@@ -284,7 +306,8 @@ CREATE VIEW test_cleanup.rules AS
       FROM test_cleanup.link
     UNION ALL
     SELECT 'listed_link', listed_link_id, dependent::text,
-           format('%I listed in %s.%I #> %L%s', dependent_col, owner, owner_col, array_path,
+           format('%I listed in %s.%I%s[*]%s', dependent_col, owner, owner_col,
+                  test_cleanup._json_path_sql(array_path),
                   CASE WHEN element_key IS NULL THEN '' ELSE format(' ->> %L', element_key) END)
       FROM test_cleanup.listed_link
     UNION ALL

@@ -80,15 +80,23 @@ CREATE TABLE metrics (
 );
 
 -- The rules: where the test metadata sits, and the dependencies foreign keys don't state.
-SELECT test_cleanup.add_root('users', 'test_metadata');
-SELECT test_cleanup.add_root('searchables', 'payloads', '{public,test_metadata}');
-SELECT test_cleanup.add_root('metrics', 'tags');
-SELECT test_cleanup.add_root('metrics', 'metadata');
-SELECT test_cleanup.add_link('invoices', '{searchable_id}', 'searchables', '{id}');
-SELECT test_cleanup.add_link('media_uploads', '{searchable_id}', 'searchables', '{id}');
-SELECT test_cleanup.add_link('payment_records', '{invoice_id}', 'invoices', '{id}');
-SELECT test_cleanup.add_listed_link('files', 'file_id', 'searchables', 'payloads',
-                                    '{public,downloadableFiles}', 'fileId');
+-- Tests of other schemas unregister them first and register them again when done.
+CREATE FUNCTION reference_register() RETURNS void LANGUAGE sql AS $$
+    SELECT test_cleanup.add_root('users', 'test_metadata');
+    SELECT test_cleanup.add_root('searchables', 'payloads', '{public,test_metadata}');
+    SELECT test_cleanup.add_root('metrics', 'tags');
+    SELECT test_cleanup.add_root('metrics', 'metadata');
+    SELECT test_cleanup.add_link('invoices', '{searchable_id}', 'searchables', '{id}');
+    SELECT test_cleanup.add_link('media_uploads', '{searchable_id}', 'searchables', '{id}');
+    SELECT test_cleanup.add_link('payment_records', '{invoice_id}', 'invoices', '{id}');
+    SELECT test_cleanup.add_listed_link('files', 'file_id', 'searchables', 'payloads',
+                                        '{public,downloadableFiles}', 'fileId');
+$$;
+CREATE FUNCTION reference_unregister() RETURNS void LANGUAGE sql AS $$
+    SELECT test_cleanup.remove_rules(t)
+      FROM unnest('{users,searchables,metrics,invoices,media_uploads,payment_records,files}'::regclass[]) AS t;
+$$;
+SELECT reference_register();
 
 -- Test metadata exactly as the specification's "Test Metadata Structure".
 CREATE FUNCTION reference_metadata(session text, data_type text, marker text DEFAULT 'integration_test_data')

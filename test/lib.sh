@@ -1,0 +1,51 @@
+# Helpers for the test/t_*.sh scripts: TAP-style "ok - ..." / "not ok - ..." lines that
+# test/run_all.sh counts, and psql with the settings of the throwaway cluster.
+set -uo pipefail
+
+TC_FAILED=0
+
+ok() { echo "ok - $1"; }
+not_ok() {
+  echo "not ok - $1"
+  TC_FAILED=1
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+  if [ "$2" == "$3" ]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    printf '    expected: %s\n    actual:   %s\n' "$2" "$3"
+  fi
+}
+
+# expect_match DESCRIPTION REGEX ACTUAL
+expect_match() {
+  if [[ "$3" =~ $2 ]]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    printf '    expected to match: %s\n    actual: %s\n' "$2" "$3"
+  fi
+}
+
+# q DB SQL...: runs SQL, prints unaligned tuples only, stops on the first error
+q() {
+  local db=$1
+  shift
+  psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$@"
+}
+
+# A fresh database with the extension, the gate open and the reference schema loaded.
+fresh_reference_db() {
+  local db=$1
+  dropdb --if-exists "$db" >/dev/null 2>&1
+  createdb "$db"
+  q "$db" "CREATE EXTENSION test_cleanup" >/dev/null
+  q "$db" "ALTER DATABASE \"$db\" SET test_cleanup.enabled = on" >/dev/null
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$TC_REPO/test/reference_schema.sql" >/dev/null
+  q "$db" "SELECT reference_data_load()" >/dev/null
+}
+
+finish() { exit "$TC_FAILED"; }
