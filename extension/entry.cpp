@@ -35,30 +35,40 @@ bool check_marker(char **value, void **, GucSource) {
   return false;
 }
 
-void require_enabled() {
-  if (cleanup_enabled) return;
-  const char *database = quote_identifier(get_database_name(MyDatabaseId));
-  ereport(
-      ERROR,
-      (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("test_cleanup is disabled in this database"),
-       errdetail("The setting test_cleanup.enabled is off. It is off by default so that "
-                 "no production database can lose data by accident."),
-       errhint("On a test database, a superuser can enable it with: ALTER DATABASE %s SET "
-               "test_cleanup.enabled = on; (new sessions pick it up), or SET "
-               "test_cleanup.enabled = on; in a superuser session.",
-               database)));
+// A refusal before any work: logged like every other call, then raised.
+[[noreturn]] void refuse(const char *label, int sqlstate, const char *message, const char *detail,
+                         const char *hint) {
+  ereport(LOG, (errmsg("test_cleanup: cleanup failed session=%s sqlstate=%s error=%s", label,
+                       unpack_sql_state(sqlstate), message),
+                errhidestmt(true)));
+  ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", message),
+                  errdetail_internal("%s", detail), errhint("%s", hint)));
+  pg_unreachable();
 }
 
-// Reads the session argument: NULL means every session; an empty string is a mistake.
+void require_enabled(const char *label) {
+  if (cleanup_enabled) return;
+  refuse(label, ERRCODE_INSUFFICIENT_PRIVILEGE, "test_cleanup is disabled in this database",
+         "The setting test_cleanup.enabled is off. It is off by default so that no production "
+         "database can lose data by accident.",
+         psprintf("On a test database, a superuser can enable it with: ALTER DATABASE %s SET "
+                  "test_cleanup.enabled = on; (new sessions pick it up), or SET "
+                  "test_cleanup.enabled = on; in a superuser session.",
+                  quote_identifier(get_database_name(MyDatabaseId))));
+}
+
+// Reads the session argument: NULL means every session.
 char *session_argument(FunctionCallInfo fcinfo) {
-  if (PG_ARGISNULL(0)) return nullptr;
-  char *session = text_to_cstring(PG_GETARG_TEXT_PP(0));
-  if (session[0] == '\0')
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("test_cleanup: the test session id must not be empty"),
-                    errhint("Pass NULL (or call test_cleanup() without an argument) to clean "
-                            "the test data of every session.")));
-  return session;
+  return PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
+}
+
+// An empty string is a mistake, never a way to say "all sessions".
+void require_session_not_empty(const char *session, const char *label) {
+  if (!session || session[0] != '\0') return;
+  refuse(label, ERRCODE_INVALID_PARAMETER_VALUE,
+         "test_cleanup: the test session id must not be empty", "An empty string names no session.",
+         "Pass NULL (or call test_cleanup() without an argument) to clean the test data of every "
+         "session.");
 }
 
 // The session as a JSON string for the server log, where it cannot break a line.
@@ -95,9 +105,10 @@ void _PG_init(void) {
 }
 
 extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
-  require_enabled();
   const char *session = session_argument(fcinfo);
   const char *label = session_label(session);
+  require_enabled(label);
+  require_session_not_empty(session, label);
   const char *marker = cleanup_marker;
   // The role that called, as SET ROLE left it: SECURITY DEFINER has switched the current one.
   const char *role = GetUserNameFromId(GetOuterUserId(), false);
@@ -124,6 +135,9 @@ extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
 // test_cleanup.explain(session): one row per step of the plan.
 extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
   const char *session = session_argument(fcinfo);
+  if (session && session[0] == '\0')
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("test_cleanup: the test session id must not be empty")));
   const char *marker = cleanup_marker;
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

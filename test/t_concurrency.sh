@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Concurrency on a real cluster: cleanups of different sessions at once, the same session
+# twice at once, and rows inserted while a cleanup runs. Ordering is made deterministic by
+# waiting until a session is blocked on a lock (pg_stat_activity), not by sleeping.
+source "$(dirname "$0")/lib.sh"
+
+db=tc_concurrency
+A=test_session_1640995200_abc12345
+B=test_session_1640995300_def67890
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Waits until at least N other backends of $db wait for a lock (at most 20 s).
+wait_for_lock_waiters() {
+  for _ in $(seq 1 200); do
+    [ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock'")" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "    (timed out waiting for $1 lock waiter(s))"
+  return 1
+}
+
+# Runs SQL commands in one session in the background, writing its output to $work/NAME.
+background() {
+  local name=$1
+  shift
+  local args=()
+  for sql in "$@"; do args+=(-c "$sql"); done
+  psql -X -q -A -t -d "$db" "${args[@]}" >"$work/$name" 2>&1 &
+}
+
+# --- two sessions at once: both succeed, neither deletes the other's rows -------------
+fresh_reference_db "$db"
+background first "BEGIN" "SELECT test_cleanup('$A') -> 'deleted_counts' -> 'users'" "SELECT pg_sleep(1)" "COMMIT"
+sleep 0.3
+background second "SELECT test_cleanup('$B') -> 'deleted_counts' -> 'users'"
+wait
+expect_eq "session A cleaned while B ran: A's two users" "2" "$(head -1 "$work/first")"
+expect_eq "session B cleaned while A ran: B's one user" "1" "$(cat "$work/second")"
+expect_eq "both left exactly the production users" "1,103,2,3,4,5" \
+  "$(q "$db" "SELECT string_agg(id::text, ',' ORDER BY id::text) FROM users")"
+expect_eq "no row of either session is left" "0" \
+  "$(q "$db" "SELECT count(*) FROM reference_rows WHERE id ~ '^[12]0[0-9]$' AND tbl <> 'users' OR (tbl = 'users' AND id IN ('101','102','201'))")"
+
+# --- the same session twice at once: the second waits and finds nothing ----------------
+fresh_reference_db "$db"
+background first "BEGIN" "SELECT test_cleanup('$A') -> 'deleted_counts' -> 'users'" "SELECT pg_sleep(0.5)" "COMMIT"
+sleep 0.2
+background second "SELECT test_cleanup('$A') -> 'deleted_counts'"
+wait
+expect_eq "first call of session A deletes its users" "2" "$(head -1 "$work/first")"
+expect_match "concurrent second call of session A returns zeros" '^\{("[a-z_]+": 0(, )?)+\}$' "$(cat "$work/second")"
+
+# --- a child inserted (not yet committed) before the cleanup: the cleanup waits, sees it,
+#     and deletes it -- with a foreign key (row lock) and without one (table lock) -------
+# table row, and how many rows of that table session A has without it
+for case in "user_profiles VALUES (999, 101, 'late')|2" "media_uploads VALUES (999, 101, '/late')|1"; do
+  table=${case%|*}
+  usual=${case#*|}
+  name=${table%% *}
+  fresh_reference_db "$db"
+  background inserter "BEGIN" "INSERT INTO $table" "SELECT pg_sleep(1)" "COMMIT"
+  sleep 0.3
+  background cleanup "SELECT test_cleanup('$A') -> 'deleted_counts' -> '$name'"
+  wait
+  expect_eq "$name row inserted while the cleanup started is not left behind" "0" \
+    "$(q "$db" "SELECT count(*) FROM $name WHERE id = 999")"
+  expect_eq "$name: the cleanup counted it" "$((usual + 1))" "$(cat "$work/cleanup")"
+done
+
+# --- a child inserted while the cleanup holds its locks: with a foreign key, the insert
+#     waits and then fails; it never commits an orphan -------------------------------------
+fresh_reference_db "$db"
+background cleanup "BEGIN" "SELECT test_cleanup('$A') -> 'deleted_counts' -> 'users'" "SELECT pg_sleep(0.5)" "COMMIT"
+sleep 0.2
+background inserter "INSERT INTO user_profiles VALUES (998, 101, 'too late')"
+wait_for_lock_waiters 1 || not_ok "the insert did not wait for the cleanup"
+wait
+expect_match "insert referencing a doomed user fails after the cleanup commits" 'violates foreign key constraint' "$(cat "$work/inserter")"
+expect_eq "no orphan profile" "0" "$(q "$db" "SELECT count(*) FROM user_profiles WHERE user_id NOT IN (SELECT id FROM users)")"
+
+# --- eight sessions at once, with dependents shared across sessions: no deadlock -------
+fresh_reference_db "$db"
+q "$db" "
+  INSERT INTO users SELECT 1000 + s, 'u' || s || '@example.com', NULL, reference_metadata('par_' || s, 'user') FROM generate_series(1, 8) s;
+  INSERT INTO searchables SELECT 1000 + s, 1000 + s, 'item ' || s,
+         jsonb_build_object('public', jsonb_build_object('test_metadata', reference_metadata('par_' || s, 'searchable')))
+    FROM generate_series(1, 8) s;
+  -- each session's user buys the next session's searchable: the invoice belongs to both
+  INSERT INTO invoices SELECT 1000 + s, 1000 + (s % 8) + 1, 1000 + s, 1 FROM generate_series(1, 8) s;
+  INSERT INTO invoice_notes SELECT 1000 + s, 1000 + s, 'n' FROM generate_series(1, 8) s;" >/dev/null ||
+  not_ok "eight sessions' data could not be created"
+expect_eq "eight sessions' data is in place" "32" \
+  "$(q "$db" "SELECT (SELECT count(*) FROM users WHERE id > 1000) + (SELECT count(*) FROM searchables WHERE id > 1000) + (SELECT count(*) FROM invoices WHERE id > 1000) + (SELECT count(*) FROM invoice_notes WHERE id > 1000)")"
+for s in $(seq 1 8); do background "par$s" "SELECT test_cleanup('par_$s') -> 'deleted_counts' -> 'users'"; done
+wait
+errors=$(cat "$work"/par* | grep -c ERROR || true)
+expect_eq "eight concurrent cleanups: no error, no deadlock" "0" "$errors"
+expect_eq "eight concurrent cleanups: every session's rows are gone" "0" \
+  "$(q "$db" "SELECT (SELECT count(*) FROM users WHERE id > 1000) + (SELECT count(*) FROM searchables WHERE id > 1000) + (SELECT count(*) FROM invoices WHERE id > 1000) + (SELECT count(*) FROM invoice_notes WHERE id > 1000)")"
+expect_eq "eight concurrent cleanups: production and sessions A/B untouched" "57" \
+  "$(q "$db" "SELECT count(*) FROM reference_rows")"
+
+dropdb "$db"
+finish
