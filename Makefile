@@ -53,4 +53,14 @@ extension/test_cleanup--$(EXTVERSION).sql: extension/test_cleanup.sql test_clean
 
 $(OBJS): $(wildcard extension/*.hpp)
 
+# The HTTP shim: a plain C++ program, built next to the extension.
+SHIM_SOURCES = $(sort $(wildcard shim/*.cpp))
+SHIM_FLAGS   = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread \
+               $(shell pkg-config --cflags cpp-httplib libpq nlohmann_json)
+SHIM_LIBS    = $(shell pkg-config --libs cpp-httplib libpq nlohmann_json)
+shim/test_cleanup_shim: $(SHIM_SOURCES) $(wildcard shim/*.hpp)
+	$(CXX) $(SHIM_FLAGS) $(SHIM_EXTRA_FLAGS) -o $@ $(SHIM_SOURCES) $(SHIM_LIBS)
+all: shim/test_cleanup_shim
+EXTRA_CLEAN = shim/test_cleanup_shim results regression.diffs regression.out
+
 endif

@@ -6,6 +6,8 @@
 #   test/cluster.sh start   initdb a fresh cluster (replacing any earlier one) and start it
 #   test/cluster.sh stop    stop it and remove its files
 #   test/cluster.sh env     print the PG* settings that reach it, for `eval`
+#   test/cluster.sh down    stop the server but keep its data (to test a database outage)
+#   test/cluster.sh up      start it again after `down`
 #
 # TC_PGPORT picks the port (default 54329).
 set -euo pipefail
@@ -70,9 +72,18 @@ env_settings() {
   echo "export PGHOST='$dir/socket' PGPORT='$port' PGUSER=postgres TC_SERVER_LOG='$dir/server.log' TC_PGDATA='$dir/data'"
 }
 
+down() { as_postgres "$bindir/pg_ctl" -D "$(cat "$state")/data" -m fast -w stop >/dev/null; }
+up() {
+  local dir
+  dir=$(cat "$state")
+  as_postgres "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
 case "${1:-}" in
   start) start ;;
+  down) down ;;
+  up) up ;;
   stop) stop ;;
   env) env_settings ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|down|up" >&2; exit 2 ;;
 esac
