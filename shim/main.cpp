@@ -192,17 +192,33 @@ class Shim {
           error_body("Invalid request; nothing was deleted", invalid.code, invalid.message));
     current_request.session = request.session;
 
-    std::string pool_error;
-    std::unique_ptr<ConnectionPool::Lease> lease = pool_.acquire(kPoolWait, &pool_error);
-    if (!lease) return send_mapped(res, map_database_error(DatabaseError{"", pool_error, "", ""}));
-
     DatabaseError failure;
-    std::optional<std::string> result = call_cleanup(lease->get(), request.session, &failure);
+    std::optional<std::string> result = with_connection(
+        [&](PGconn *conn) { return call_cleanup(conn, request.session, &failure); }, &failure);
     if (!result) return send_mapped(res, map_database_error(failure));
 
     const nlohmann::json response = success_body(request.session, nlohmann::json::parse(*result));
     current_request.deleted_counts = response["deleted_counts"];
     send_json(res, 200, response);
+  }
+
+  // Runs `call` on a pooled connection. A reused connection that turns out dead (the server
+  // restarted since its last use) is replaced once: the server had already ended that
+  // session, so the statement did not run on it.
+  template <typename Call>
+  std::optional<std::string> with_connection(Call call, DatabaseError *failure) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string pool_error;
+      std::unique_ptr<ConnectionPool::Lease> lease = pool_.acquire(kPoolWait, &pool_error);
+      if (!lease) {
+        *failure = DatabaseError{"", pool_error, "", ""};
+        return std::nullopt;
+      }
+      std::optional<std::string> result = call(lease->get());
+      if (result || PQstatus(lease->get()) == CONNECTION_OK || !lease->reused()) return result;
+      pool_.drop_idle();
+    }
+    return std::nullopt;
   }
 
   static void send_mapped(httplib::Response &res, const MappedError &error) {
@@ -211,8 +227,15 @@ class Shim {
 
   void health(httplib::Response &res) {
     std::string problem;
-    std::unique_ptr<ConnectionPool::Lease> lease = pool_.acquire(kPoolWait, &problem);
-    if (lease) problem = health_problem(lease->get());
+    DatabaseError failure;
+    const std::optional<std::string> answer = with_connection(
+        [&](PGconn *conn) -> std::optional<std::string> {
+          problem = health_problem(conn);
+          if (PQstatus(conn) != CONNECTION_OK) return std::nullopt;
+          return problem;
+        },
+        &failure);
+    if (!answer && problem.empty()) problem = failure.message;
     if (problem.empty()) return send_json(res, 200, {{"status", "ok"}});
     send_json(res, 503, {{"status", "unavailable"}, {"reason", problem}});
   }

@@ -50,11 +50,7 @@ std::unique_ptr<ConnectionPool::Lease> ConnectionPool::acquire(std::chrono::mill
   }
   lock.unlock();
 
-  // An idle connection whose server went away reads EOF here and turns bad.
-  if (conn && (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK)) {
-    PQfinish(conn);
-    conn = nullptr;
-  }
+  const bool reused = conn != nullptr;
   if (!conn) conn = connect(error);
   if (!conn) {
     lock.lock();
@@ -62,7 +58,15 @@ std::unique_ptr<ConnectionPool::Lease> ConnectionPool::acquire(std::chrono::mill
     available_.notify_one();
     return nullptr;
   }
-  return std::make_unique<Lease>(this, conn);
+  return std::make_unique<Lease>(this, conn, reused);
+}
+
+void ConnectionPool::drop_idle() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (PGconn *conn : idle_) PQfinish(conn);
+  open_ -= idle_.size();
+  idle_.clear();
+  available_.notify_all();
 }
 
 void ConnectionPool::give_back(PGconn *conn) {

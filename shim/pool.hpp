@@ -31,23 +31,29 @@ class ConnectionPool {
 
   class Lease {
    public:
-    Lease(ConnectionPool *pool, PGconn *conn) : pool_(pool), conn_(conn) {}
-    Lease(Lease &&other) noexcept : pool_(other.pool_), conn_(other.conn_) {
-      other.conn_ = nullptr;
-    }
+    Lease(ConnectionPool *pool, PGconn *conn, bool reused)
+        : pool_(pool), conn_(conn), reused_(reused) {}
     Lease(const Lease &) = delete;
+    Lease &operator=(const Lease &) = delete;
     ~Lease() {
       if (conn_) pool_->give_back(conn_);
     }
     PGconn *get() const { return conn_; }
+    // True when the connection had served an earlier request: it may have died since.
+    bool reused() const { return reused_; }
 
    private:
     ConnectionPool *pool_;
     PGconn *conn_;
+    bool reused_;
   };
 
   // Waits up to `wait` for a healthy connection. On failure returns false and says why.
   std::unique_ptr<Lease> acquire(std::chrono::milliseconds wait, std::string *error);
+
+  // Closes every idle connection: after one turned out dead (a server restart), the others
+  // from the same server life are dead too.
+  void drop_idle();
 
  private:
   PGconn *connect(std::string *error) const;
