@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Randomized differential testing of test_cleanup against PostgreSQL's own cascade.
+
+For each case a seeded generator builds a random schema (chains, diamonds,
+self-references, cycles, composite keys, several foreign keys between the same tables,
+CASCADE / NO ACTION / RESTRICT / SET NULL mixed, a quoted schema and quoted names) and
+random data with marked roots in several sessions. The same data goes into two schemas:
+
+  subject  the original foreign keys; test_cleanup(session) cleans it
+  oracle   every deleting foreign key redeclared ON DELETE CASCADE (SET NULL kept);
+           the marked roots are deleted with plain DELETEs, so PostgreSQL decides what goes
+
+Both must end with the same rows, column for column, and test_cleanup's counts must equal
+the rows the oracle lost. Links without a foreign key get their own oracle: the rule stated
+directly in SQL (a dependent goes with its owner, repeated to a fixed point).
+
+  differential.py [--cases N] [--seed S]     (defaults: 200 cases, a random seed)
+
+Prints one "ok"/"not ok" line per case group and the seed to reproduce a failure.
+"""
+
+import argparse
+import json
+import random
+import sys
+
+import psycopg2
+
+MARKER = "integration_test_data"
+SESSIONS = ["dt_s1", "dt_s2"]
+ACTIONS = ["CASCADE", "NO ACTION", "RESTRICT", "SET NULL"]
+
+
+def q(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Case:
+    """One random schema with data; emits DDL and DML for a given schema name."""
+
+    def __init__(self, rng, with_links):
+        self.rng = rng
+        self.n_tables = rng.randint(2, 6)
+        # Some tables are keyed by (tenant, id), the others by id alone.
+        self.composite = [rng.random() < 0.3 for _ in range(self.n_tables)]
+        self.names = [rng.choice(["t", "Tab ", "order", "x\"y", "näme"]) + str(i) for i in range(self.n_tables)]
+        self.roots = [i for i in range(self.n_tables) if rng.random() < 0.5] or [0]
+        self.fks = []  # (child, parent, action, name)
+        for child in range(self.n_tables):
+            for _ in range(rng.choice([0, 1, 1, 2])):
+                parent = rng.randrange(self.n_tables)  # any direction: cycles and self-references
+                self.fks.append((child, parent, rng.choice(ACTIONS), f"fk{len(self.fks)}"))
+        self.links = []  # (dependent, owner, name): an FK-less "belongs to" via its own column
+        if with_links:
+            for child in range(self.n_tables):
+                if rng.random() < 0.4:
+                    self.links.append((child, rng.randrange(self.n_tables), f"lk{len(self.links)}"))
+        self.rows = [self._rows(t) for t in range(self.n_tables)]
+
+    def key_cols(self, t):
+        return ["tenant", "id"] if self.composite[t] else ["id"]
+
+    def _rows(self, t):
+        rows = []
+        for i in range(1, self.rng.randint(3, 14) + 1):
+            row = {"id": i}
+            if self.composite[t]:
+                row["tenant"] = self.rng.choice([1, 2])
+            if t in self.roots:
+                roll = self.rng.random()
+                if roll < 0.35:
+                    row["meta"] = {"test_marker": MARKER, "test_session_id": self.rng.choice(SESSIONS)}
+                elif roll < 0.45:
+                    row["meta"] = {"test_marker": "other_marker", "test_session_id": SESSIONS[0]}
+                elif roll < 0.55:
+                    row["meta"] = [MARKER]
+                else:
+                    row["meta"] = None
+            rows.append(row)
+        # Ids must be unique per key: make (tenant, id) unique by construction.
+        return rows
+
+    def fk_cols(self, fk_name, parent):
+        return [f"{fk_name}_{c}" for c in self.key_cols(parent)]
+
+    def ddl(self, schema, oracle):
+        s = q(schema)
+        out = [f"CREATE SCHEMA {s};"]
+        for t in range(self.n_tables):
+            cols = ["tenant int NOT NULL"] if self.composite[t] else []
+            cols.append("id int NOT NULL")
+            if t in self.roots:
+                cols.append("meta jsonb")
+            for child, parent, _, name in self.fks:
+                if child == t:
+                    cols += [f"{c} int" for c in self.fk_cols(name, parent)]
+            for child, owner, name in self.links:
+                if child == t:
+                    cols += [f"{c} int" for c in self.fk_cols(name, owner)]
+            keys = ", ".join(self.key_cols(t))
+            out.append(f"CREATE TABLE {s}.{q(self.names[t])} ({', '.join(cols)}, PRIMARY KEY ({keys}));")
+        for child, parent, action, name in self.fks:
+            if oracle and action != "SET NULL":
+                action = "CASCADE"
+            out.append(f"ALTER TABLE {s}.{q(self.names[child])} ADD CONSTRAINT {q(name)} FOREIGN KEY "
+                       f"({', '.join(self.fk_cols(name, parent))}) REFERENCES {s}.{q(self.names[parent])} "
+                       f"({', '.join(self.key_cols(parent))}) ON DELETE {action};")
+        return out
+
+    def dml(self, schema):
+        """Rows first with every reference NULL, then the references (cycles need both)."""
+        s = q(schema)
+        out = []
+        for t in range(self.n_tables):
+            for row in self.rows[t]:
+                cols = list(self.key_cols(t))
+                vals = [str(row[c]) for c in cols]
+                if t in self.roots:
+                    cols.append("meta")
+                    vals.append("NULL" if row["meta"] is None else "'" + json.dumps(row["meta"]).replace("'", "''") + "'::jsonb")
+                out.append(f"INSERT INTO {s}.{q(self.names[t])} ({', '.join(cols)}) VALUES ({', '.join(vals)}) "
+                           f"ON CONFLICT DO NOTHING;")
+        for child, parent, _, name in self.fks + [(c, o, None, n) for c, o, n in self.links]:
+            for row in self.rows[child]:
+                if self.rng.random() < 0.3:
+                    continue  # no reference
+                target = self.rng.choice(self.rows[parent])
+                sets = ", ".join(f"{col} = {target[k]}" for col, k in zip(self.fk_cols(name, parent), self.key_cols(parent)))
+                where = " AND ".join(f"{k} = {row[k]}" for k in self.key_cols(child))
+                out.append(f"UPDATE {s}.{q(self.names[child])} SET {sets} WHERE {where};")
+        return out
+
+
+def table_contents(cur, schema, case):
+    result = {}
+    for t in range(case.n_tables):
+        cur.execute(f"SELECT to_jsonb(x)::text FROM {q(schema)}.{q(case.names[t])} x ORDER BY 1")
+        result[case.names[t]] = [r[0] for r in cur.fetchall()]
+    return result
+
+
+def marked(case, t, session):
+    cond = "meta ->> 'test_marker' = %(marker)s"
+    if session:
+        cond += " AND meta ->> 'test_session_id' = %(session)s"
+    return cond
+
+
+def run_oracle(cur, schema, case, session):
+    """PostgreSQL's cascade decides; FK-less links are applied as a fixed point in SQL."""
+    s = q(schema)
+    # Rows the links doom: collect (table, key) of dependents whose owner is doomed. With
+    # links present, the doomed owner set itself depends on cascades, so iterate: delete
+    # roots, then repeatedly delete link dependents whose owner row no longer exists but did.
+    if case.links:
+        for t in range(case.n_tables):
+            cur.execute(f"CREATE TEMP TABLE {q('before_' + str(t))} ON COMMIT DROP AS SELECT * FROM {s}.{q(case.names[t])}")
+    for t in case.roots:
+        cur.execute(f"DELETE FROM {s}.{q(case.names[t])} WHERE {marked(case, t, session)}",
+                    {"marker": MARKER, "session": session})
+    changed = bool(case.links)
+    while changed:
+        changed = False
+        for child, owner, name in case.links:
+            cols = case.fk_cols(name, owner)
+            keys = case.key_cols(owner)
+            # An owner row that existed before and is gone now was deleted by the cleanup.
+            cur.execute(
+                f"DELETE FROM {s}.{q(case.names[child])} d WHERE ({', '.join('d.' + c for c in cols)}) IN "
+                f"(SELECT {', '.join('b.' + k for k in keys)} FROM {q('before_' + str(owner))} b "
+                f" WHERE NOT EXISTS (SELECT 1 FROM {s}.{q(case.names[owner])} o WHERE "
+                f"{' AND '.join(f'o.{k} = b.{k}' for k in keys)}))")
+            changed = changed or cur.rowcount > 0
+
+
+def run_case(conn, number, seed, with_links):
+    rng = random.Random(seed)
+    case = Case(rng, with_links)
+    subject, oracle = f"dt subject {number}", f"dt oracle {number}"
+    cur = conn.cursor()
+    data = case.dml(subject)  # the same random references for both: draw them once
+    for stmt in case.ddl(subject, False) + data:
+        cur.execute(stmt)
+    for stmt in case.ddl(oracle, True) + [d.replace(q(subject), q(oracle)) for d in data]:
+        cur.execute(stmt)
+    cur.execute("DELETE FROM test_cleanup.root; DELETE FROM test_cleanup.link")
+    for t in case.roots:
+        cur.execute("SELECT test_cleanup.add_root(%s::regclass, 'meta')", (f"{q(subject)}.{q(case.names[t])}",))
+    for child, owner, name in case.links:
+        cur.execute("SELECT test_cleanup.add_link(%s::regclass, %s, %s::regclass, %s)",
+                    (f"{q(subject)}.{q(case.names[child])}", case.fk_cols(name, owner),
+                     f"{q(subject)}.{q(case.names[owner])}", case.key_cols(owner)))
+    session = rng.choice([SESSIONS[0], None])
+    before = table_contents(cur, oracle, case)
+    problems = []
+    try:
+        cur.execute("SAVEPOINT cleanup")
+        cur.execute("SELECT test_cleanup(%s)", (session,))
+        result = cur.fetchone()[0]
+    except psycopg2.Error as e:
+        cur.execute("ROLLBACK TO SAVEPOINT cleanup")
+        result = None
+        problems.append(f"test_cleanup failed: {e.pgerror}")
+    try:
+        cur.execute("SAVEPOINT oracle")
+        run_oracle(cur, oracle, case, session)
+    except psycopg2.Error:
+        # PostgreSQL's own cascade can fail (a SET NULL update re-checking another foreign
+        # key whose parent goes in the same statement): no oracle, no verdict.
+        conn.rollback()
+        return None, case
+    got, want = table_contents(cur, subject, case), table_contents(cur, oracle, case)
+    if result is not None:
+        for name in case.names:
+            if got[name] != want[name]:
+                problems.append(f"table {name!r}: test_cleanup left {got[name]}, PostgreSQL's cascade left {want[name]}")
+        # Counts: per report key (the table name), the rows the oracle lost.
+        for name in case.names:
+            lost = len(before[name]) - len(want[name])
+            counted = result["deleted_counts"].get(name, 0)
+            if counted != lost:
+                problems.append(f"table {name!r}: counted {counted}, the oracle lost {lost}")
+    conn.rollback()  # drops both schemas: every case leaves the database as it found it
+    return problems, case
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1 << 30))
+    parser.add_argument("--dbname", default="tc_differential")
+    args = parser.parse_args()
+    conn = psycopg2.connect(dbname=args.dbname)
+    conn.autocommit = False
+    failures = 0
+    for with_links in (False, True):
+        label = "foreign keys and links" if with_links else "foreign keys"
+        bad = undecided = 0
+        for number in range(args.cases // 2):
+            seed = args.seed * 100003 + number * 2 + int(with_links)
+            try:
+                problems, case = run_case(conn, number, seed, with_links)
+            except Exception:
+                print(f"# case seed {seed} raised:")
+                raise
+            if problems is None:
+                undecided += 1
+            elif problems:
+                bad += 1
+                if bad <= 3:
+                    print(f"# case seed {seed} ({case.n_tables} tables, fks {case.fks}, links {case.links}):")
+                    for p in problems[:5]:
+                        print("#   " + p)
+        status = "ok" if bad == 0 else "not ok"
+        print(f"{status} - differential ({label}): {args.cases // 2 - undecided} random cases agree with "
+              f"PostgreSQL's cascade (seed {args.seed}, {bad} disagreed, {undecided} where the "
+              f"oracle itself failed)")
+        failures += bad
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Randomized differential testing against PostgreSQL's own cascade (test/differential.py).
+# TEST_CLEANUP_LONG=1 runs 3000 cases instead of 200; TEST_CLEANUP_SEED=S repeats a run.
+source "$(dirname "$0")/lib.sh"
+
+db=tc_differential
+dropdb --if-exists "$db" >/dev/null 2>&1
+createdb "$db"
+q "$db" "CREATE EXTENSION test_cleanup" >/dev/null
+q "$db" "ALTER DATABASE $db SET test_cleanup.enabled = on" >/dev/null
+cases=200
+[ "${TEST_CLEANUP_LONG:-0}" = 1 ] && cases=3000
+/usr/bin/python3 "$TC_REPO/test/differential.py" --dbname "$db" --cases "$cases" \
+  ${TEST_CLEANUP_SEED:+--seed "$TEST_CLEANUP_SEED"}
+status=$?
+dropdb "$db"
+exit $status
