@@ -61,6 +61,20 @@ SHIM_LIBS    = $(shell pkg-config --libs cpp-httplib libpq nlohmann_json)
 shim/test_cleanup_shim: $(SHIM_SOURCES) $(wildcard shim/*.hpp)
 	$(CXX) $(SHIM_FLAGS) $(SHIM_EXTRA_FLAGS) -o $@ $(SHIM_SOURCES) $(SHIM_LIBS)
 all: shim/test_cleanup_shim
-EXTRA_CLEAN = shim/test_cleanup_shim results regression.diffs regression.out
+
+# Sanitizer builds, for the tests: the shim under ASan+UBSan (test/t_shim_sanitizers.sh)
+# and a libFuzzer target for request handling (test/t_fuzz.sh).
+shim/test_cleanup_shim_asan: $(SHIM_SOURCES) $(wildcard shim/*.hpp)
+	$(CXX) $(SHIM_FLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -o $@ $(SHIM_SOURCES) $(SHIM_LIBS)
+FUZZ_SOURCES = test/fuzz/fuzz_request.cpp shim/request.cpp shim/auth.cpp
+test/fuzz/fuzz_request: $(FUZZ_SOURCES) $(wildcard shim/*.hpp)
+	clang++ -std=c++17 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+	  -o $@ $(FUZZ_SOURCES)
+sanitizers: shim/test_cleanup_shim_asan test/fuzz/fuzz_request
+.PHONY: sanitizers
+
+EXTRA_CLEAN = shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
+              results regression.diffs regression.out
 
 endif

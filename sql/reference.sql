@@ -38,10 +38,10 @@ SELECT test_cleanup() -> 'deleted_counts';
 SELECT * FROM users ORDER BY id;
 SELECT id, owner_id, title FROM searchables ORDER BY id;
 
--- The audit trail: one row per successful cleanup, newest last.
+-- The audit trail: one row per successful cleanup of this test, newest last.
 SELECT test_session_id, role_name, application_name, deleted_counts -> 'users' AS users,
        deleted_counts -> 'searchables' AS searchables, duration_ms >= 0 AS timed
-  FROM test_cleanup.audit_log ORDER BY audit_id;
+  FROM test_cleanup.audit_log WHERE application_name = 'pg_regress/reference' ORDER BY audit_id;
 
 -- The empty string is not "all sessions"; NULL is.
 SELECT test_cleanup('');

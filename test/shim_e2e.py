@@ -14,7 +14,7 @@ import time
 import requests
 
 REPO = os.environ["TC_REPO"]
-SHIM = os.path.join(REPO, "shim", "test_cleanup_shim")
+SHIM = os.environ.get("TC_SHIM", os.path.join(REPO, "shim", "test_cleanup_shim"))
 A = "test_session_1640995200_abc12345"
 B = "test_session_1640995300_def67890"
 SPEC_KEYS = ["users", "searchables", "invoices", "files", "ratings", "withdrawals", "metrics"]
@@ -59,8 +59,9 @@ class Shim:
         env = dict(os.environ, TEST_CLEANUP_ENV="test", TEST_CLEANUP_DB=f"dbname={db}",
                    TEST_CLEANUP_RATE_LIMIT="0")
         env.update(extra_env or {})
+        self.stderr = open(os.path.join(REPO, ".tmp", f"shim-{os.getpid()}-{id(self)}.err"), "w+")
         self.process = subprocess.Popen([SHIM, "--port", "0", *args], env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+                                        stderr=self.stderr, text=True)
         first = json.loads(self.process.stdout.readline())
         self.url = f"http://127.0.0.1:{first['port']}"
         self.logs = []
@@ -78,6 +79,12 @@ class Shim:
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=30)
         self.reader.join(timeout=5)
+        self.stderr.seek(0)
+        report = self.stderr.read()
+        self.stderr.close()
+        os.unlink(self.stderr.name)
+        sanitizer = [marker for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:") if marker in report]
+        check(f"shim on {self.url}: no sanitizer report, no stray stderr", not sanitizer and not report.strip(), report)
         return code
 
 

@@ -1,0 +1,39 @@
+// libFuzzer target for the shim's request handling: body parsing and validation, and the
+// Authorization header check. Besides "never crash", it checks the one promise that
+// matters most: a body accepted without a session must really ask for all test data
+// (blank or {}), so no malformed body can widen a cleanup.
+#include <cstddef>
+#include <cstdint>
+#include <cctype>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "../../shim/auth.hpp"
+#include "../../shim/request.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const std::string input(reinterpret_cast<const char *>(data), size);
+  shim::CleanupRequest request;
+  shim::RequestError error;
+  const bool accepted = shim::parse_cleanup_request(input, &request, &error);
+
+  if (!accepted && (error.code.empty() || error.message.empty())) std::abort();
+  if (accepted && request.session) {
+    const std::string &session = *request.session;
+    if (session.empty() || session.size() > shim::kMaxSessionIdLength) std::abort();
+    for (char c : session)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-'))
+        std::abort();
+  }
+  if (accepted && !request.session) {
+    if (input.find_first_not_of(" \t\r\n") != std::string::npos) {
+      const nlohmann::json document = nlohmann::json::parse(input, nullptr, false);
+      if (!document.is_object() || !document.empty()) std::abort();
+    }
+  }
+
+  // The header check must not crash on any input, and must accept only the exact token.
+  if (shim::bearer_token_matches(input, "fuzz-token") && input.substr(7) != "fuzz-token") std::abort();
+  return 0;
+}
