@@ -337,6 +337,26 @@ def test_token_and_rate_limit(db):
     limited.stop()
 
 
+def test_least_privilege(db):
+    """docs/SECURITY.md's role for the shim: CONNECT and EXECUTE on test_cleanup, nothing else."""
+    psql(db, "SELECT reference_data_load()")
+    psql(db, f"""DROP ROLE IF EXISTS tc_shim_role; CREATE ROLE tc_shim_role LOGIN;
+                 GRANT CONNECT ON DATABASE {db} TO tc_shim_role;
+                 GRANT EXECUTE ON FUNCTION public.test_cleanup(text) TO tc_shim_role""")
+    shim = Shim(db, extra_env={"TEST_CLEANUP_DB": f"dbname={db} user=tc_shim_role"})
+    health = requests.get(shim.url + "/healthz", timeout=10)
+    check("least-privilege role: /healthz 200", health.status_code == 200, health.text)
+    r = shim.post(json={"test_session_id": A})
+    check("least-privilege role (CONNECT + EXECUTE only): the cleanup works",
+          r.status_code == 200 and r.json()["deleted_counts"]["users"] == 2, r.text)
+    shim.stop()
+    denied = subprocess.run(["psql", "-X", "-q", "-d", db, "-U", "tc_shim_role", "-c", "DELETE FROM users"],
+                            capture_output=True, text=True)
+    check("least-privilege role: a direct DELETE is refused", "permission denied" in denied.stderr, denied.stderr)
+    psql(db, f"REVOKE ALL ON FUNCTION public.test_cleanup(text) FROM tc_shim_role; "
+             f"REVOKE ALL ON DATABASE {db} FROM tc_shim_role; DROP ROLE tc_shim_role")
+
+
 def test_graceful_stop(db):
     psql(db, "SELECT reference_data_load()")
     psql(db, """CREATE OR REPLACE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS
@@ -361,6 +381,7 @@ def main():
     test_startup_checks()
     test_contract(db)
     test_token_and_rate_limit(db)
+    test_least_privilege(db)
     test_graceful_stop(db)
     psql("postgres", f"DROP DATABASE {db}")
     sys.exit(1 if failed else 0)
