@@ -7,7 +7,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-export TC_PGPORT=${TC_PGPORT:-54339}  # not the test suite's port: both may run at once
+export TC_PGPORT=${TC_DEMO_PGPORT:-54339}  # its own cluster, apart from the test suite's
 
 bash test/install_deps.sh
 make -s all >/dev/null
