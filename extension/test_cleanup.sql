@@ -315,6 +315,101 @@ CREATE VIEW test_cleanup.rules AS
       FROM test_cleanup.report_key;
 
 --------------------------------------------------------------------------------------------
+-- The index advisor
+--------------------------------------------------------------------------------------------
+
+-- An index definition reduced to what decides whether it serves a query: no spaces,
+-- parentheses, quotes or casts to text. Used to recognise an index that already exists.
+CREATE FUNCTION test_cleanup._index_shape(definition text)
+RETURNS text LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+RETURN regexp_replace(lower(definition), '::text|[\s()"]', '', 'g');
+
+-- Does tbl have an index whose leading columns are exactly cols (in any order)?
+CREATE FUNCTION test_cleanup._has_leading_index(tbl regclass, cols name[])
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (
+    SELECT 1 FROM pg_index i
+     WHERE i.indrelid = tbl AND i.indpred IS NULL AND i.indexprs IS NULL
+       AND (SELECT array_agg(a.attname ORDER BY a.attname)
+              FROM unnest((i.indkey::int2[])[0:cardinality(cols) - 1]) AS k(attnum)
+              JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum)
+           = (SELECT array_agg(c ORDER BY c) FROM unnest(cols) AS c));
+
+-- One row per index a cleanup would use and the database lacks, with the statement that
+-- creates it. Tables are those a cleanup can reach, found as the planner finds them.
+CREATE FUNCTION test_cleanup.advise_indexes()
+RETURNS TABLE ("table" regclass, kind text, reason text, statement text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    marker text := coalesce(current_setting('test_cleanup.marker', true), 'integration_test_data');
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE
+    -- Every edge along which deletion spreads (dependent -> owner), with its key columns.
+    edges(dependent, owner, cols, dooms, via) AS (
+        SELECT con.conrelid::regclass, con.confrelid::regclass,
+               ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
+                       JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o),
+               con.confdeltype IN ('a', 'r', 'c'), 'foreign key ' || quote_ident(con.conname)
+          FROM pg_constraint con WHERE con.contype = 'f' AND con.conparentid = 0
+        UNION ALL
+        SELECT l.dependent, l.owner, l.dependent_cols::name[], true, 'link ' || l.link_id
+          FROM test_cleanup.link l
+        UNION ALL
+        SELECT l.dependent, l.owner, ARRAY[l.dependent_col], true, 'listed link ' || l.listed_link_id
+          FROM test_cleanup.listed_link l),
+    reach(tbl) AS (
+        SELECT r.tbl FROM test_cleanup.root r
+        UNION
+        SELECT e.dependent FROM edges e JOIN reach ON e.owner = reach.tbl WHERE e.dooms),
+    root_indexes AS (
+        -- A partial btree index holding only the marked rows: small (test rows only), it
+        -- serves cleaning everything (a scan of the whole index) and one session (the
+        -- session id is its key). The marker is a constant in the cleanup's plan, so the
+        -- planner can prove the partial predicate.
+        SELECT r.tbl,
+               format('(%s ->> %L)', quote_ident(r.col) || test_cleanup._json_path_sql(r.path), 'test_session_id') AS expr,
+               format('%s ->> %L = %L', quote_ident(r.col) || test_cleanup._json_path_sql(r.path), 'test_marker', marker) AS predicate
+          FROM test_cleanup.root r),
+    candidates AS (
+        SELECT ri.tbl, 'btree, partial'::text AS kind,
+               'finds the marked rows of a root rule without scanning the table; keyed by session id'::text AS reason,
+               format('CREATE INDEX CONCURRENTLY ON %s (%s) WHERE %s', ri.tbl, ri.expr, ri.predicate) AS statement,
+               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = ri.tbl
+                          AND strpos(test_cleanup._index_shape(pg_get_indexdef(i.indexrelid)),
+                                     test_cleanup._index_shape(ri.expr)) > 0) AS present
+          FROM root_indexes ri
+        UNION ALL
+        SELECT DISTINCT ON (e.dependent, e.cols) e.dependent, 'btree',
+               format('%s: each deleted %s row is looked up (or cascaded) through these columns',
+                      e.via, e.owner),
+               format('CREATE INDEX CONCURRENTLY ON %s (%s)', e.dependent,
+                      (SELECT string_agg(quote_ident(c), ', ') FROM unnest(e.cols) c)),
+               test_cleanup._has_leading_index(e.dependent, e.cols)
+          FROM edges e JOIN reach ON reach.tbl = e.owner
+         WHERE e.via NOT LIKE 'listed link%'
+        UNION ALL
+        -- Listed keys are matched by their text form: a key of another type needs an
+        -- expression index on col::text.
+        SELECT l.dependent, 'btree, expression',
+               format('listed link %s: listed keys are matched as text', l.listed_link_id),
+               format('CREATE INDEX CONCURRENTLY ON %s ((%I::text))', l.dependent, l.dependent_col),
+               a.atttypid IN ('text'::regtype, 'varchar'::regtype)
+                   AND test_cleanup._has_leading_index(l.dependent, ARRAY[l.dependent_col])
+               OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.dependent
+                             AND strpos(test_cleanup._index_shape(pg_get_indexdef(i.indexrelid)),
+                                        test_cleanup._index_shape(format('%I::text', l.dependent_col))) > 0
+                             AND i.indexprs IS NOT NULL)
+          FROM test_cleanup.listed_link l
+          JOIN pg_attribute a ON a.attrelid = l.dependent AND a.attname = l.dependent_col)
+    SELECT c.tbl, c.kind, c.reason, c.statement FROM candidates c
+     WHERE NOT c.present
+     ORDER BY c.tbl::text, c.statement;
+END $$;
+COMMENT ON FUNCTION test_cleanup.advise_indexes() IS
+    'Lists the indexes a cleanup would use that the database lacks, with the CREATE INDEX statement for each';
+
+--------------------------------------------------------------------------------------------
 -- The cleanup itself (C++). SECURITY DEFINER so that a role may be granted just EXECUTE;
 -- a fixed search_path keeps the generated SQL's operators in pg_catalog.
 --------------------------------------------------------------------------------------------
