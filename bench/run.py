@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""Benchmark: test_cleanup against what users would otherwise do, side by side on the same data.
+
+Variants (each on a fresh clone of a template database, so every run starts from identical
+rows; the median of --runs runs is reported):
+  a  native ON DELETE CASCADE: every deleting foreign key CASCADE (links too), roots deleted
+  b  hand-written set-based child-first DELETEs on NO ACTION foreign keys
+  c  a per-row client loop (psycopg2, one statement per row, as an ORM would)
+  d  test_cleanup on the CASCADE schema
+  e  test_cleanup on the NO ACTION schema
+  f  test_cleanup through the HTTP shim (NO ACTION schema)
+Scenarios: all test data, one session (the largest), one tiny session (5 users); each
+without and with the indexes test_cleanup.advise_indexes() recommends. Every variant must
+leave exactly the same rows (a fingerprint of every table), or the run fails.
+
+  bench/run.py --users 52000 --runs 3 --write bench/RESULTS.md   # S: about 1M rows
+  bench/run.py --users 520000 --runs 3 --skip c                  # L: about 10M rows
+  bench/run.py --users 2000 --runs 1                             # smoke (CI)
+
+PG* environment variables reach the server; the repository's extension and shim must be
+built and installed.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+import psycopg2
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIM = os.path.join(REPO, "shim", "test_cleanup_shim")
+MARKER = "integration_test_data"
+LINK_FKS = [("invoices", "searchable_id", "searchables"), ("media_uploads", "searchable_id", "searchables"),
+            ("payment_records", "invoice_id", "invoices")]
+VARIANTS = {
+    "a": ("native ON DELETE CASCADE", "cascade"),
+    "b": ("hand-written set-based SQL, NO ACTION", "noaction"),
+    "c": ("per-row client loop, NO ACTION", "noaction"),
+    "d": ("test_cleanup, CASCADE schema", "cascade"),
+    "e": ("test_cleanup, NO ACTION schema", "noaction"),
+    "f": ("test_cleanup via HTTP shim, NO ACTION", "noaction"),
+}
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def psql(db, *args):
+    return sh("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, *args).strip()
+
+
+def connect(db):
+    conn = psycopg2.connect(dbname=db)
+    conn.autocommit = True
+    return conn
+
+
+# --- templates ------------------------------------------------------------------------------
+
+def build_templates(users, prefix):
+    base = f"{prefix}_base"
+    for db in [base] + [f"{prefix}_{s}{i}" for s in ("cascade", "noaction") for i in ("", "_idx")]:
+        subprocess.run(["dropdb", "--if-exists", db], capture_output=True)
+    sh("createdb", base)
+    psql(base, "-c", "CREATE EXTENSION test_cleanup", "-f", os.path.join(REPO, "test", "reference_schema.sql"),
+         "-f", os.path.join(REPO, "bench", "generate.sql"))
+    started = time.perf_counter()
+    psql(base, "-c", "BEGIN", "-c", f"SELECT bench_generate({users}, 10, 50)", "-c",
+         "SELECT bench_index_foreign_keys()", "-c", "COMMIT")
+    print(f"# generated {psql(base, '-c', 'SELECT count(*) FROM reference_rows')} rows "
+          f"in {time.perf_counter() - started:.1f} s", flush=True)
+    for shape, action in (("cascade", "CASCADE"), ("noaction", "NO ACTION")):
+        db = f"{prefix}_{shape}"
+        sh("createdb", "-T", base, db)
+        # Redeclare every deleting foreign key with this action; SET NULL stays.
+        psql(db, "-c", f"""DO $$ DECLARE c record; BEGIN
+            FOR c IN SELECT conrelid::regclass AS t, conname, pg_get_constraintdef(oid) AS def
+                       FROM pg_constraint WHERE contype = 'f' AND confdeltype IN ('a', 'r', 'c') LOOP
+              EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.t, c.conname);
+              EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.t, c.conname,
+                             regexp_replace(c.def, ' ON DELETE (CASCADE|RESTRICT)', '') || ' ON DELETE {action}');
+            END LOOP; END $$""")
+        if shape == "cascade":  # native cascade needs the links as foreign keys too
+            for table, col, parent in LINK_FKS:
+                psql(db, "-c", f"ALTER TABLE {table} ADD FOREIGN KEY ({col}) REFERENCES {parent} ON DELETE CASCADE")
+        psql(db, "-c", "VACUUM ANALYZE")
+        indexed = db + "_idx"
+        sh("createdb", "-T", db, indexed)
+        statements = psql(indexed, "-c", "SELECT replace(statement, ' CONCURRENTLY', '') FROM test_cleanup.advise_indexes()")
+        for statement in filter(None, statements.split("\n")):
+            psql(indexed, "-c", statement)
+        psql(indexed, "-c", "VACUUM ANALYZE")
+    sh("dropdb", base)
+
+
+# --- the variants -----------------------------------------------------------------------------
+
+def conditions(session):
+    def marked(obj):
+        cond = f"{obj} ->> 'test_marker' = %(marker)s"
+        return cond + (f" AND {obj} ->> 'test_session_id' = %(session)s" if session else "")
+    return {"users": marked("test_metadata"),
+            "searchables": marked("payloads -> 'public' -> 'test_metadata'"),
+            "metrics": f"({marked('tags')}) OR ({marked('metadata')})"}
+
+
+LISTED = "jsonb_array_elements(CASE WHEN jsonb_typeof({s}.payloads -> 'public' -> 'downloadableFiles') = 'array' " \
+         "THEN {s}.payloads -> 'public' -> 'downloadableFiles' ELSE '[]' END)"
+DOOMED_FILES = ("CREATE TEMP TABLE doomed_files ON COMMIT DROP AS "
+                "SELECT e ->> 'fileId' AS file_id FROM d_searchables s, " + LISTED.format(s="s") + " e "
+                "EXCEPT SELECT e ->> 'fileId' FROM searchables s, " + LISTED.format(s="s") + " e "
+                "WHERE s.id NOT IN (SELECT id FROM d_searchables)")
+
+
+def run_native(cur, session):
+    c = conditions(session)
+    cur.execute("BEGIN")
+    cur.execute(f"CREATE TEMP TABLE d_searchables ON COMMIT DROP AS SELECT id, payloads FROM searchables WHERE {c['searchables']}", params(session))
+    cur.execute(DOOMED_FILES)
+    cur.execute(f"DELETE FROM users WHERE {c['users']}", params(session))
+    cur.execute("DELETE FROM searchables WHERE id IN (SELECT id FROM d_searchables)")
+    cur.execute(f"DELETE FROM metrics WHERE {c['metrics']}", params(session))
+    cur.execute("DELETE FROM files WHERE file_id IN (SELECT file_id FROM doomed_files)")
+    cur.execute("COMMIT")
+
+
+def run_handwritten(cur, session):
+    c = conditions(session)
+    cur.execute("BEGIN")
+    cur.execute(f"CREATE TEMP TABLE d_users ON COMMIT DROP AS SELECT id FROM users WHERE {c['users']}", params(session))
+    cur.execute(f"CREATE TEMP TABLE d_searchables ON COMMIT DROP AS SELECT id, payloads FROM searchables WHERE {c['searchables']}", params(session))
+    cur.execute("CREATE TEMP TABLE d_invoices ON COMMIT DROP AS "
+                "SELECT id FROM invoices WHERE buyer_id IN (SELECT id FROM d_users) "
+                "UNION SELECT id FROM invoices WHERE searchable_id IN (SELECT id FROM d_searchables)")
+    cur.execute(DOOMED_FILES)
+    cur.execute("ANALYZE d_users, d_searchables, d_invoices, doomed_files")
+    for table, col, doomed in [("invoice_notes", "invoice_id", "d_invoices"), ("payment_records", "invoice_id", "d_invoices"),
+                               ("withdrawals", "invoice_id", "d_invoices"), ("invoices", "id", "d_invoices"),
+                               ("payments", "searchable_id", "d_searchables"), ("ratings", "searchable_id", "d_searchables"),
+                               ("media_uploads", "searchable_id", "d_searchables"), ("user_profiles", "user_id", "d_users"),
+                               ("user_sessions", "user_id", "d_users"), ("user_balances", "user_id", "d_users"),
+                               ("searchables", "id", "d_searchables"), ("users", "id", "d_users")]:
+        cur.execute(f"DELETE FROM {table} WHERE {col} IN (SELECT id FROM {doomed})")
+    cur.execute("DELETE FROM files WHERE file_id IN (SELECT file_id FROM doomed_files)")
+    cur.execute(f"DELETE FROM metrics WHERE {c['metrics']}", params(session))
+    cur.execute("COMMIT")
+
+
+def run_row_loop(cur, session):
+    """What an ORM does: load each object, delete its children one row at a time."""
+    c = conditions(session)
+    gone = set()
+
+    def ids(sql, *args):
+        cur.execute(sql, args)
+        return [r[0] for r in cur.fetchall()]
+
+    def delete_row(table, key, value):
+        if (table, value) not in gone:
+            cur.execute(f"DELETE FROM {table} WHERE {key} = %s", (value,))
+            gone.add((table, value))
+
+    def delete_invoice(invoice):
+        if ("invoices", invoice) in gone:
+            return
+        for child in ("invoice_notes", "payment_records", "withdrawals"):
+            for row in ids(f"SELECT id FROM {child} WHERE invoice_id = %s", invoice):
+                delete_row(child, "id", row)
+        delete_row("invoices", "id", invoice)
+
+    cur.execute("BEGIN")
+    cur.execute(f"CREATE TEMP TABLE d_searchables ON COMMIT DROP AS SELECT id, payloads FROM searchables WHERE {c['searchables']}", params(session))
+    cur.execute(DOOMED_FILES)  # which listed files no surviving searchable lists: one query, as an app would
+    for searchable in ids("SELECT id FROM d_searchables"):
+        for invoice in ids("SELECT id FROM invoices WHERE searchable_id = %s", searchable):
+            delete_invoice(invoice)
+        for child in ("payments", "ratings", "media_uploads"):
+            for row in ids(f"SELECT id FROM {child} WHERE searchable_id = %s", searchable):
+                delete_row(child, "id", row)
+        delete_row("searchables", "id", searchable)
+    cur.execute(f"SELECT id FROM users WHERE {c['users']}", params(session))
+    for user in [r[0] for r in cur.fetchall()]:
+        for invoice in ids("SELECT id FROM invoices WHERE buyer_id = %s", user):
+            delete_invoice(invoice)
+        for child in ("user_profiles", "user_sessions"):
+            for row in ids(f"SELECT id FROM {child} WHERE user_id = %s", user):
+                delete_row(child, "id", row)
+        for row in ids("SELECT user_id FROM user_balances WHERE user_id = %s", user):
+            delete_row("user_balances", "user_id", row)
+        delete_row("users", "id", user)
+    for file_id in ids("SELECT file_id FROM doomed_files"):
+        delete_row("files", "file_id", file_id)
+    cur.execute(f"SELECT id FROM metrics WHERE {c['metrics']}", params(session))
+    for metric in [r[0] for r in cur.fetchall()]:
+        delete_row("metrics", "id", metric)
+    cur.execute("COMMIT")
+
+
+def run_extension(cur, session):
+    cur.execute("SET test_cleanup.enabled = on")
+    cur.execute("SELECT test_cleanup(%s)", (session,))
+
+
+def params(session):
+    return {"marker": MARKER, "session": session}
+
+
+def fingerprint(db):
+    return psql(db, "-c", "SELECT md5(string_agg(tbl || ':' || id, ',' ORDER BY tbl, id)) "
+                          "|| md5(coalesce((SELECT string_agg(id || '>' || coalesce(owner_id, 0), ',' ORDER BY id) FROM searchables), '')) "
+                          "|| md5(coalesce((SELECT string_agg(id || '>' || coalesce(rater_id, 0), ',' ORDER BY id) FROM ratings), '')) "
+                          "FROM reference_rows")
+
+
+class HttpShim:
+    def __init__(self, db):
+        env = dict(os.environ, TEST_CLEANUP_ENV="test", TEST_CLEANUP_DB=f"dbname={db}", TEST_CLEANUP_RATE_LIMIT="0",
+                   TEST_CLEANUP_STATEMENT_TIMEOUT="0")
+        self.process = subprocess.Popen([SHIM, "--port", "0"], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        self.url = f"http://127.0.0.1:{json.loads(self.process.stdout.readline())['port']}/api/v1/test-cleanup"
+        self.session = requests.Session()
+        # The shim opens its pooled connection and the backend loads the library on first
+        # use, as it would in a long-running deployment: warm up with an empty session.
+        self.session.post(self.url, json={"test_session_id": "bench_warmup"}, timeout=600)
+
+    def clean(self, session):
+        r = self.session.post(self.url, json={"test_session_id": session} if session else None, timeout=3600)
+        if r.status_code != 200:
+            raise RuntimeError(r.text)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait()
+
+
+def measure(variant, template, session, run_number):
+    clone = f"bench_run_{variant}_{run_number}"
+    subprocess.run(["dropdb", "--if-exists", clone], capture_output=True)
+    sh("createdb", "-T", template, clone)
+    shim = None
+    try:
+        if variant == "f":
+            psql(clone, "-c", f"ALTER DATABASE {clone} SET test_cleanup.enabled = on")
+            shim = HttpShim(clone)
+            started = time.perf_counter()
+            shim.clean(session)
+        else:
+            conn = connect(clone)
+            cur = conn.cursor()
+            if variant in "de":  # load the library outside the timing, as a pooled session has it
+                cur.execute("SET test_cleanup.enabled = on")
+                cur.execute("SELECT test_cleanup('bench_warmup')")
+            started = time.perf_counter()
+            {"a": run_native, "b": run_handwritten, "c": run_row_loop, "d": run_extension,
+             "e": run_extension}[variant](cur, session)
+        elapsed = time.perf_counter() - started
+        if not shim:
+            conn.close()
+        return elapsed, fingerprint(clone)
+    finally:
+        if shim:
+            shim.stop()
+        subprocess.run(["dropdb", clone], capture_output=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=52000, help="about 19 rows per user (52000: ~1M rows)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip", default="", help="variants to leave out, e.g. c")
+    parser.add_argument("--scenarios", default="all,session,tiny")
+    parser.add_argument("--write", help="append the results as Markdown to this file")
+    parser.add_argument("--reuse", action="store_true", help="reuse templates built by an earlier run")
+    args = parser.parse_args()
+    prefix = f"bench_{args.users}"
+    if not args.reuse:
+        build_templates(args.users, prefix)
+    rows = psql(f"{prefix}_noaction", "-c", "SELECT count(*) FROM reference_rows")
+    sessions = {"all": None, "session": "bench_s1", "tiny": "bench_tiny"}
+    variants = [v for v in VARIANTS if v not in args.skip]
+    results, failed = [], False
+    for scenario in args.scenarios.split(","):
+        for indexed in (False, True):
+            medians, prints = {}, {}
+            for v in variants:
+                template = f"{prefix}_{VARIANTS[v][1]}" + ("_idx" if indexed else "")
+                times = []
+                for run in range(args.runs):
+                    elapsed, fp = measure(v, template, sessions[scenario], run)
+                    times.append(elapsed)
+                    prints.setdefault(fp, []).append(v)
+                medians[v] = statistics.median(times)
+                print(f"# {scenario:8} {'indexed' if indexed else 'plain  '} {v}: "
+                      + " ".join(f"{t * 1000:.1f}" for t in times) + " ms", flush=True)
+            same = len(prints) == 1
+            failed = failed or not same
+            results.append((scenario, indexed, medians, same))
+    report = render(results, variants, rows, args)
+    print(report)
+    if args.write:
+        with open(args.write, "a") as f:
+            f.write(report + "\n")
+    sys.exit(1 if failed else 0)
+
+
+def render(results, variants, rows, args):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
+    version = psql("postgres", "-c", "SHOW server_version")
+    lines = [f"### {int(rows):,} rows ({args.users:,} users, 10% test data in 50 sessions), median of {args.runs}",
+             "",
+             f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB, {platform.platform()}, "
+             f"PostgreSQL {version} (throwaway cluster: fsync off, default shared_buffers). "
+             f"Command: `bench/run.py --users {args.users} --runs {args.runs}{' --skip ' + args.skip if args.skip else ''}`",
+             "",
+             "| scenario | advised indexes | " + " | ".join(f"{v}: {VARIANTS[v][0]}" for v in variants)
+             + " | d/a | e/b | e/a | c/e | same rows |",
+             "|---" * (len(variants) + 7) + "|"]
+    for scenario, indexed, m, same in results:
+        def ratio(x, y):
+            return f"{m[x] / m[y]:.2f}" if x in m and y in m and m[y] > 0 else "-"
+        lines.append(f"| {scenario} | {'yes' if indexed else 'no'} | "
+                     + " | ".join(f"{m[v] * 1000:.1f} ms" for v in variants)
+                     + f" | {ratio('d', 'a')} | {ratio('e', 'b')} | {ratio('e', 'a')} | {ratio('c', 'e')} | "
+                     + ("yes" if same else "**NO**") + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
