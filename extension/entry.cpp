@@ -28,6 +28,7 @@ namespace {
 
 bool cleanup_enabled = false;    // test_cleanup.enabled: off, so production is safe by default
 char *cleanup_marker = nullptr;  // test_cleanup.marker: the value of test_marker to match
+bool skip_fk_checks = false;     // test_cleanup.skip_fk_checks: off, PostgreSQL checks as usual
 
 bool check_marker(char **value, void **, GucSource) {
   if (*value && (*value)[0] != '\0') return true;
@@ -101,6 +102,14 @@ void _PG_init(void) {
       "A row is a cleanup root when the test-metadata object of a registered root rule has "
       "test_marker equal to this value.",
       &cleanup_marker, "integration_test_data", PGC_SUSET, 0, check_marker, nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "test_cleanup.skip_fk_checks",
+      "Deletes with PostgreSQL's foreign key triggers off (faster), after locking every "
+      "doomed row.",
+      "Off by default. The cleanup then also applies ON DELETE SET NULL / SET DEFAULT itself. "
+      "User triggers on cleaned tables do not fire while it deletes. For superuser-run test "
+      "databases whose rules and foreign keys describe every dependency.",
+      &skip_fk_checks, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("test_cleanup");
 }
 
@@ -122,6 +131,7 @@ extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
         request.marker = marker;
         request.session_label = label;
         request.role = role;
+        request.skip_fk_checks = skip_fk_checks;
         return test_cleanup::run_cleanup(request);
       },
       &failure);
@@ -149,6 +159,7 @@ extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
         test_cleanup::CleanupRequest request;
         request.session = session ? &session_text : nullptr;
         request.marker = marker;
+        request.skip_fk_checks = skip_fk_checks;
         const std::vector<test_cleanup::ExplainedStep> steps =
             test_cleanup::explain_cleanup(request);
         for (size_t i = 0; i < steps.size(); ++i) {

@@ -53,10 +53,10 @@ class Cleanup {
     const auto started = std::chrono::steady_clock::now();
     spi_.connect();
     catalog_ = load_catalog(spi_);
-    plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr});
+    plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr, request_.skip_fk_checks});
 
-    const Datum empty = pg_call([] { return PointerGetDatum(construct_empty_array(TIDOID)); });
-    for (TableId id : plan_.tables) doomed_[id] = empty;
+    empty_ = pg_call([] { return PointerGetDatum(construct_empty_array(TIDOID)); });
+    for (TableId id : plan_.tables) rows_[id] = empty_;
     for (const Step &step : plan_.steps) run_step(step);
 
     nlohmann::json deleted = nlohmann::json::object(), collateral = nlohmann::json::object();
@@ -77,7 +77,7 @@ class Cleanup {
   std::vector<ExplainedStep> explain() {
     spi_.connect();
     catalog_ = load_catalog(spi_);
-    plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr});
+    plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr, request_.skip_fk_checks});
     spi_.finish();
     std::vector<ExplainedStep> steps;
     for (const Step &step : plan_.steps)
@@ -90,7 +90,7 @@ class Cleanup {
     SpiParams params;
     params.add_text(&request_.marker);
     params.add_text(request_.session);
-    for (TableId id : step.inputs) params.add(TIDARRAYOID, doomed_.at(id));
+    for (SlotId slot : step.inputs) params.add(TIDARRAYOID, rows_.at(slot));
 
     std::uint64_t rows = 0;
     try {
@@ -99,16 +99,19 @@ class Cleanup {
       add_stage_to_detail(error.edata(), catalog_, step);
       throw;
     }
-    if (step.stage == Stage::lock) return;
-    for (std::uint64_t row = 0; row < rows; ++row) {
-      const TableId id = step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)));
-      if (step.stage == Stage::remove) {
+    if (step.stage == Stage::remove) {
+      for (std::uint64_t row = 0; row < rows; ++row) {
+        const TableId id = step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)));
         counts_[id].deleted += spi_.int64_at(row, 1);
         counts_[id].collateral += spi_.int64_at(row, 2);
-      } else {
-        doomed_[id] = spi_.datum_copy_at(row, 1);
       }
+      return;
     }
+    // A slot the result does not mention holds no rows.
+    for (SlotId slot : step.outputs) rows_[slot] = empty_;
+    for (std::uint64_t row = 0; row < rows && !step.outputs.empty(); ++row)
+      rows_[step.outputs.at(static_cast<size_t>(spi_.int32_at(row, 0)))] =
+          spi_.datum_copy_at(row, 1);
   }
 
   Datum write_audit_row(const std::string &deleted, const std::string &collateral,
@@ -150,7 +153,8 @@ class Cleanup {
   Spi spi_;
   Catalog catalog_;
   Plan plan_;
-  std::map<TableId, Datum> doomed_;  // tid[] of each plan table's doomed rows
+  Datum empty_ = 0;               // an empty tid[]
+  std::map<SlotId, Datum> rows_;  // tid[] per slot: each table's doomed rows, and more
   std::map<TableId, TableCounts> counts_;
 };
 

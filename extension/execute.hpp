@@ -13,6 +13,7 @@ namespace test_cleanup {
 struct CleanupRequest {
   const std::string *session = nullptr;  // nullptr: every test session
   std::string marker;
+  bool skip_fk_checks = false;
   std::string session_label;  // the session as a JSON string ("null" for all), for the log
   std::string role;           // the calling role (outside SECURITY DEFINER), for the audit
 };

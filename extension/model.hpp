@@ -45,6 +45,8 @@ struct Edge {
   // array sits, and the quoted key read from each element (empty: the element itself).
   std::string array_path;
   std::string element_key;
+  // Foreign keys only: ON DELETE SET NULL / SET DEFAULT limited to some columns (PG 15).
+  bool sets_some_columns = false;
 
   // True when deleting an owner row must delete its dependents (or fail without them
   // deleted first): the edges along which the doomed set grows.
@@ -63,6 +65,9 @@ struct Catalog {
 // What the caller asked for: every marked row (no session) or one test session.
 struct Request {
   bool all_sessions = true;
+  // test_cleanup.skip_fk_checks: delete with PostgreSQL's foreign key triggers off, after
+  // locking every doomed row; SET NULL / SET DEFAULT are then applied by the plan itself.
+  bool skip_fk_checks = false;
 };
 
 }  // namespace test_cleanup

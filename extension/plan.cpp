@@ -23,8 +23,14 @@ const char *stage_name(Stage stage) {
       return "closure";
     case Stage::cycle:
       return "cycle";
+    case Stage::lock_rows:
+      return "lock rows";
+    case Stage::triggers_off:
+      return "foreign key triggers off";
     case Stage::remove:
       return "delete";
+    case Stage::set_null:
+      return "set null";
   }
   return "unknown";
 }
@@ -83,7 +89,9 @@ class GroupFinder {
 class Planner {
  public:
   Planner(const Catalog &catalog, const Request &request)
-      : catalog_(catalog), by_session_(!request.all_sessions) {}
+      : catalog_(catalog),
+        by_session_(!request.all_sessions),
+        skip_fk_checks_(request.skip_fk_checks) {}
 
   Plan run() {
     if (catalog_.root_tables.empty())
@@ -101,6 +109,7 @@ class Planner {
     add_lock_steps();
     for (TableId root : catalog_.root_tables) add_seed_step(root);
     for (const Group &group : owners_first) add_closure_steps(group);
+    if (skip_fk_checks_) add_fk_bypass_steps();
     for (const Group &group : delete_groups()) add_remove_step(group);
     return std::move(plan_);
   }
@@ -174,20 +183,28 @@ class Planner {
     return std::vector<TableId>(in_plan_.begin(), in_plan_.end());
   }
 
-  void add_step(Stage stage, std::vector<TableId> tables, std::vector<TableId> inputs,
-                std::string sql) {
-    plan_.steps.push_back(Step{stage, std::move(tables), std::move(inputs), std::move(sql)});
+  void add_step(Stage stage, std::vector<TableId> tables, std::vector<SlotId> inputs,
+                std::vector<SlotId> outputs, std::string sql) {
+    plan_.steps.push_back(
+        Step{stage, std::move(tables), std::move(inputs), std::move(outputs), std::move(sql)});
   }
 
-  // The parameter that carries `id`'s doomed rows in the step being built.
-  std::string input(std::vector<TableId> &inputs, TableId id) const {
-    inputs.push_back(id);
+  // A step that computes the doomed rows of `tables`, into their own slots.
+  void add_doomed_step(Stage stage, std::vector<TableId> tables, std::vector<SlotId> inputs,
+                       std::string sql) {
+    std::vector<SlotId> outputs(tables.begin(), tables.end());
+    add_step(stage, std::move(tables), std::move(inputs), std::move(outputs), std::move(sql));
+  }
+
+  // The parameter that carries the rows of `slot` in the step being built.
+  std::string input(std::vector<SlotId> &inputs, SlotId slot) const {
+    inputs.push_back(slot);
     return "$" + std::to_string(kFirstInputParam + static_cast<int>(inputs.size()) - 1);
   }
 
   void add_lock_steps() {
     // One cleanup per session at a time; cleaning everything excludes all others.
-    add_step(Stage::lock, {}, {},
+    add_step(Stage::lock, {}, {}, {},
              by_session_ ? "SELECT pg_advisory_xact_lock_shared(" + sql::kLockSpace +
                                ", 0), pg_advisory_xact_lock(" + sql::kLockSpace + ", hashtext($2))"
                          : "SELECT pg_advisory_xact_lock(" + sql::kLockSpace + ", 0)");
@@ -204,16 +221,16 @@ class Planner {
     if (guarded.empty()) return;
     std::string names;
     for (TableId id : guarded) names += (names.empty() ? "" : ", ") + table(id).sql_name;
-    add_step(Stage::lock, std::vector<TableId>(guarded.begin(), guarded.end()), {},
+    add_step(Stage::lock, std::vector<TableId>(guarded.begin(), guarded.end()), {}, {},
              "LOCK TABLE ONLY " + names + " IN SHARE ROW EXCLUSIVE MODE");
   }
 
   void add_seed_step(TableId root) {
     const Table &t = table(root);
-    add_step(Stage::seed, {root}, {},
-             "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
-                 t.sql_name + " x WHERE " + sql::metadata_match(t, "x", by_session_) +
-                 " FOR UPDATE OF x) s");
+    add_doomed_step(Stage::seed, {root}, {},
+                    "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
+                        t.sql_name + " x WHERE " + sql::metadata_match(t, "x", by_session_) +
+                        " FOR UPDATE OF x) s");
   }
 
   void add_closure_steps(const Group &group) {
@@ -241,7 +258,7 @@ class Planner {
   }
 
   void add_gather_step(TableId id, const std::set<TableId> &group) {
-    std::vector<TableId> inputs;
+    std::vector<SlotId> inputs;
     std::vector<std::string> parts;
     const bool is_root =
         std::binary_search(catalog_.root_tables.begin(), catalog_.root_tables.end(), id);
@@ -265,13 +282,13 @@ class Planner {
 
     std::string sql = "SELECT 0, coalesce(array_agg(s.t), '{}') FROM (";
     for (size_t i = 0; i < parts.size(); ++i) sql += (i ? " UNION " : "") + parts[i];
-    add_step(Stage::closure, {id}, std::move(inputs), sql + ") s(t)");
+    add_doomed_step(Stage::closure, {id}, std::move(inputs), sql + ") s(t)");
   }
 
   // Rows of `id` listed by a doomed owner and by no surviving one, across every listed link
   // into `id`. Keys are matched by their text form, as JSON holds them.
   std::string listed_rows(TableId id, const std::vector<const Edge *> &listed,
-                          std::vector<TableId> &inputs) const {
+                          std::vector<SlotId> &inputs) const {
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
       const std::string doomed = input(inputs, edge->owner);
@@ -295,7 +312,7 @@ class Planner {
     auto position = [&group](TableId id) {
       return std::to_string(std::find(group.begin(), group.end(), id) - group.begin());
     };
-    std::vector<TableId> inputs;
+    std::vector<SlotId> inputs;
     std::string seeds, grow;
     for (TableId id : group)
       seeds += (seeds.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + position(id) +
@@ -310,14 +327,60 @@ class Planner {
               sql::columns("o", edge.owner_cols) + " FROM ONLY " + table(edge.owner).sql_name +
               " o WHERE o.ctid = c.t)";
     }
-    add_step(Stage::cycle, group, std::move(inputs),
-             "WITH RECURSIVE closure(tab, t) AS (" + seeds +
-                 " UNION SELECT n.tab, n.t FROM closure c CROSS JOIN LATERAL (" + grow +
-                 ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
+    add_doomed_step(
+        Stage::cycle, group, std::move(inputs),
+        "WITH RECURSIVE closure(tab, t) AS (" + seeds +
+            " UNION SELECT n.tab, n.t FROM closure c CROSS JOIN LATERAL (" + grow +
+            ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
+  }
+
+  // With foreign key triggers off, nothing may change under the cleanup and nothing that
+  // PostgreSQL would have done may be left undone: every doomed row is locked, and what
+  // ON DELETE SET NULL / SET DEFAULT would do to surviving rows is done before the deletes,
+  // matched by key while the owners still exist (one UPDATE per key, so a row that two
+  // keys update is found by both).
+  void add_fk_bypass_steps() {
+    for (TableId id : plan_.tables)
+      add_doomed_step(Stage::lock_rows, {id}, {id},
+                      "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
+                          table(id).sql_name + " x WHERE x.ctid = ANY($3) FOR UPDATE OF x) s");
+    // test_cleanup() has SET session_replication_role = origin: this SET LOCAL is undone
+    // when it returns (and by the rollback on any error).
+    add_step(Stage::triggers_off, {}, {}, {},
+             "SELECT set_config('session_replication_role', 'replica', true)");
+    for (const Edge &edge : catalog_.edges)
+      if (edge.kind == EdgeKind::foreign_key && !edge.dooms_dependent() && in_plan(edge.owner))
+        add_set_null_step(edge);
+  }
+
+  void add_set_null_step(const Edge &edge) {
+    const Table &dependent = table(edge.dependent);
+    if (dependent.relkind != 'r' || edge.sets_some_columns)
+      throw UserError("0A000",
+                      "test_cleanup: test_cleanup.skip_fk_checks cannot apply " + edge.name +
+                          " on \"" + dependent.display_name + "\"",
+                      dependent.relkind != 'r'
+                          ? "Its table is not an ordinary table."
+                          : "It sets only some of its columns on delete, which the cleanup does "
+                            "not reproduce with PostgreSQL's foreign key triggers off.",
+                      "SET test_cleanup.skip_fk_checks = off for this database.");
+    const std::string value = edge.on_delete == 'n' ? "NULL" : "DEFAULT";
+    std::string assignments;
+    for (const std::string &col : edge.dependent_cols)
+      assignments += (assignments.empty() ? "" : ", ") + col + " = " + value;
+    std::vector<SlotId> inputs;
+    std::string sql = "UPDATE ONLY " + dependent.sql_name + " d SET " + assignments + " WHERE (" +
+                      sql::columns("d", edge.dependent_cols) + ") IN (SELECT " +
+                      sql::columns("o", edge.owner_cols) + " FROM ONLY " +
+                      table(edge.owner).sql_name + " o WHERE o.ctid = ANY(" +
+                      input(inputs, edge.owner) + "))";
+    if (in_plan(edge.dependent))  // a row that goes anyway keeps its place for the delete
+      sql += " AND d.ctid <> ALL(" + input(inputs, edge.dependent) + ")";
+    add_step(Stage::set_null, {edge.dependent}, std::move(inputs), {}, sql);
   }
 
   void add_remove_step(const Group &group) {
-    std::vector<TableId> inputs;
+    std::vector<SlotId> inputs;
     std::string deletes, counts;
     for (size_t i = 0; i < group.size(); ++i) {
       const Table &t = table(group[i]);
@@ -328,11 +391,12 @@ class Planner {
       counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
                 ", count(*), count(*) FILTER (WHERE NOT marked) FROM " + cte;
     }
-    add_step(Stage::remove, group, std::move(inputs), "WITH " + deletes + " " + counts);
+    add_step(Stage::remove, group, std::move(inputs), {}, "WITH " + deletes + " " + counts);
   }
 
   const Catalog &catalog_;
   const bool by_session_;
+  const bool skip_fk_checks_;
   std::set<TableId> in_plan_;
   Plan plan_;
 };

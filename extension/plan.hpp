@@ -3,6 +3,7 @@
 // number of steps depends on the schema only, never on the number of rows.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,27 +15,36 @@ namespace test_cleanup {
 // Every statement of a plan takes the same leading parameters; doomed-row arrays follow.
 //   $1 text   the marker (setting test_cleanup.marker)
 //   $2 text   the test session id, NULL when cleaning every session
-//   $3...     tid[]: the doomed rows of Step::inputs, in order
+//   $3...     tid[]: the rows held in the slots of Step::inputs, in order
 constexpr int kFirstInputParam = 3;
 
+// A slot holds one tid[] while a cleanup runs: a table's doomed rows (slot = the table's
+// OID).
+using SlotId = std::uint64_t;
+
 enum class Stage {
-  lock,     // advisory lock for the session, table locks for links without foreign keys
-  seed,     // lock the marked roots (FOR UPDATE) and collect them
-  closure,  // grow the doomed set of a table from its owners' doomed sets
-  cycle,    // grow the doomed sets of tables that reference each other, to a fixed point
-  remove,   // delete the doomed rows, dependents before owners, and count them
+  lock,          // advisory lock for the session, table locks for links without foreign keys
+  seed,          // lock the marked roots (FOR UPDATE) and collect them
+  closure,       // grow the doomed set of a table from its owners' doomed sets
+  cycle,         // grow the doomed sets of tables that reference each other, to a fixed point
+  lock_rows,     // skip_fk_checks: lock every doomed row, and the rows SET NULL would update
+  triggers_off,  // skip_fk_checks: session_replication_role = replica for the deletes
+  remove,        // delete the doomed rows, dependents before owners, and count them
+  set_null,      // skip_fk_checks: what ON DELETE SET NULL / SET DEFAULT would have done
 };
 
 const char *stage_name(Stage stage);
 
 // What a step's result rows mean:
-//   seed, closure, cycle: (tab int4, doomed tid[]) -- tab indexes Step::tables
-//   remove:               (tab int4, deleted int8, collateral int8)
-//   lock:                 nothing
+//   seed, closure, cycle, lock_rows: (tab int4, rows tid[]) -- into slot Step::outputs[tab]
+//   remove:                          (tab int4, deleted int8, collateral int8) -- tab
+//                                    indexes Step::tables
+//   lock, triggers_off, set_null:    nothing
 struct Step {
   Stage stage = Stage::lock;
-  std::vector<TableId> tables;
-  std::vector<TableId> inputs;
+  std::vector<TableId> tables;  // the tables it works on, for counts and error messages
+  std::vector<SlotId> inputs;
+  std::vector<SlotId> outputs;
   std::string sql;
 };
 

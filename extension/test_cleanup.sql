@@ -418,7 +418,10 @@ CREATE FUNCTION @extschema@.test_cleanup(session text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'test_cleanup_run'
 LANGUAGE C VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+SET search_path = pg_catalog, pg_temp
+-- Foreign key triggers fire during a cleanup whatever the caller set, except when
+-- test_cleanup.skip_fk_checks turns them off; either way the caller's value is back after.
+SET session_replication_role = origin;
 COMMENT ON FUNCTION @extschema@.test_cleanup(text) IS
     'Deletes rows marked as integration-test data (all, or one test_session_id) and their dependents; returns counts';
 

@@ -173,7 +173,7 @@ def run_oracle(cur, schema, case, session):
             changed = changed or cur.rowcount > 0
 
 
-def run_case(conn, number, seed, with_links):
+def run_case(conn, number, seed, with_links, fast=False):
     rng = random.Random(seed)
     case = Case(rng, with_links)
     subject, oracle = f"dt subject {number}", f"dt oracle {number}"
@@ -191,6 +191,7 @@ def run_case(conn, number, seed, with_links):
                     (f"{q(subject)}.{q(case.names[child])}", case.fk_cols(name, owner),
                      f"{q(subject)}.{q(case.names[owner])}", case.key_cols(owner)))
     session = rng.choice([SESSIONS[0], None])
+    cur.execute("SET LOCAL test_cleanup.skip_fk_checks = %s", ("on" if fast else "off",))
     before = table_contents(cur, oracle, case)
     problems = []
     try:
@@ -229,12 +230,14 @@ def main():
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1 << 30))
     parser.add_argument("--dbname", default="tc_differential")
+    parser.add_argument("--fast", action="store_true", help="with test_cleanup.skip_fk_checks on")
     args = parser.parse_args()
     conn = psycopg2.connect(dbname=args.dbname)
     conn.autocommit = False
     failures = 0
     for with_links in (False, True):
-        label = "foreign keys and links" if with_links else "foreign keys"
+        label = ("foreign keys and links" if with_links else "foreign keys") + \
+            (", skip_fk_checks" if args.fast else "")
         bad = undecided = 0
         for number in range(args.cases // 2):
             seed = args.seed * 100003 + number * 2 + int(with_links)
@@ -242,7 +245,7 @@ def main():
                 conn.close()
                 conn = psycopg2.connect(dbname=args.dbname)
             try:
-                problems, case = run_case(conn, number, seed, with_links)
+                problems, case = run_case(conn, number, seed, with_links, args.fast)
             except Exception:
                 print(f"# case seed {seed} raised:")
                 raise
