@@ -9,6 +9,7 @@ rows; the median of --runs runs is reported):
   d  test_cleanup on the CASCADE schema
   e  test_cleanup on the NO ACTION schema
   f  test_cleanup through the HTTP shim (NO ACTION schema)
+  g  test_cleanup with test_cleanup.skip_fk_checks on (NO ACTION schema)
 Scenarios: all test data, one session (the largest), one tiny session (5 users); each
 without and with the indexes test_cleanup.advise_indexes() recommends. Every variant must
 leave exactly the same rows (a fingerprint of every table), or the run fails.
@@ -46,6 +47,7 @@ VARIANTS = {
     "d": ("test_cleanup, CASCADE schema", "cascade"),
     "e": ("test_cleanup, NO ACTION schema", "noaction"),
     "f": ("test_cleanup via HTTP shim, NO ACTION", "noaction"),
+    "g": ("test_cleanup skip_fk_checks, NO ACTION", "noaction"),
 }
 
 
@@ -205,7 +207,6 @@ def run_row_loop(cur, session):
 
 
 def run_extension(cur, session):
-    cur.execute("SET test_cleanup.enabled = on")
     cur.execute("SELECT test_cleanup(%s)", (session,))
 
 
@@ -256,12 +257,13 @@ def measure(variant, template, session, run_number):
         else:
             conn = connect(clone)
             cur = conn.cursor()
-            if variant in "de":  # load the library outside the timing, as a pooled session has it
+            if variant in "deg":  # load the library outside the timing, as a pooled session has it
                 cur.execute("SET test_cleanup.enabled = on")
+                cur.execute("SET test_cleanup.skip_fk_checks = %s", ("on" if variant == "g" else "off",))
                 cur.execute("SELECT test_cleanup('bench_warmup')")
             started = time.perf_counter()
             {"a": run_native, "b": run_handwritten, "c": run_row_loop, "d": run_extension,
-             "e": run_extension}[variant](cur, session)
+             "e": run_extension, "g": run_extension}[variant](cur, session)
         elapsed = time.perf_counter() - started
         if not shim:
             conn.close()
@@ -323,14 +325,14 @@ def render(results, variants, rows, args):
              f"Command: `bench/run.py --users {args.users} --runs {args.runs}{' --skip ' + args.skip if args.skip else ''}`",
              "",
              "| scenario | advised indexes | " + " | ".join(f"{v}: {VARIANTS[v][0]}" for v in variants)
-             + " | d/a | e/b | e/a | c/e | same rows |",
-             "|---" * (len(variants) + 7) + "|"]
+             + " | d/a | e/b | e/a | c/e | g/a | same rows |",
+             "|---" * (len(variants) + 8) + "|"]
     for scenario, indexed, m, same in results:
         def ratio(x, y):
             return f"{m[x] / m[y]:.2f}" if x in m and y in m and m[y] > 0 else "-"
         lines.append(f"| {scenario} | {'yes' if indexed else 'no'} | "
                      + " | ".join(f"{m[v] * 1000:.1f} ms" for v in variants)
-                     + f" | {ratio('d', 'a')} | {ratio('e', 'b')} | {ratio('e', 'a')} | {ratio('c', 'e')} | "
+                     + f" | {ratio('d', 'a')} | {ratio('e', 'b')} | {ratio('e', 'a')} | {ratio('c', 'e')} | {ratio('g', 'a')} | "
                      + ("yes" if same else "**NO**") + " |")
     return "\n".join(lines) + "\n"
 

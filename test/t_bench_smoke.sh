@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$TC_REPO"
 if /usr/bin/python3 bench/run.py --users 1000 --runs 1 >"$TC_REPO/.tmp/bench-smoke.log" 2>&1; then
-  ok "benchmark smoke: all six variants leave the same rows in every scenario"
+  ok "benchmark smoke: all seven variants leave the same rows in every scenario"
 else
   not_ok "benchmark smoke: the variants disagree or the run failed"
   tail -30 "$TC_REPO/.tmp/bench-smoke.log"
