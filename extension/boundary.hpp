@@ -45,22 +45,15 @@ class PgError : public std::exception {
 template <typename Call>
 auto pg_call(Call &&call) -> decltype(call()) {
   using Result = decltype(call());
-  static_assert(std::is_void_v<Result> || std::is_scalar_v<Result>,
-                "pg_call returns scalars (Datum, pointers, numbers) only");
-  MemoryContext caller = CurrentMemoryContext;
-  ErrorData *volatile error = nullptr;
   if constexpr (std::is_void_v<Result>) {
-    PG_TRY();
-    { call(); }
-    PG_CATCH();
-    {
-      MemoryContextSwitchTo(caller);
-      error = CopyErrorData();
-      FlushErrorState();
-    }
-    PG_END_TRY();
-    if (error) throw PgError(error);
+    pg_call([&call] {
+      call();
+      return 0;
+    });
   } else {
+    static_assert(std::is_scalar_v<Result>, "pg_call returns scalars (Datum, pointers, numbers)");
+    MemoryContext caller = CurrentMemoryContext;
+    ErrorData *volatile error = nullptr;
     volatile Result result{};  // volatile: it lives across sigsetjmp
     PG_TRY();
     { result = call(); }

@@ -23,8 +23,6 @@ const char *stage_name(Stage stage) {
       return "closure";
     case Stage::cycle:
       return "cycle";
-    case Stage::lock_rows:
-      return "lock rows";
     case Stage::triggers_off:
       return "foreign key triggers off";
     case Stage::remove:
@@ -214,10 +212,16 @@ class Planner {
     // decide whether a listed row survives, are locked against writes for the cleanup.
     std::set<TableId> guarded;
     for (const Edge &edge : catalog_.edges) {
-      if (!in_plan(edge.owner) || !in_plan(edge.dependent)) continue;
+      if (!in_plan(edge.owner)) continue;
+      // With foreign key triggers off nothing else protects the doomed rows: every table
+      // the cleanup deletes from or updates is locked against writes instead (one lock
+      // per table, where row locks would write every doomed row once more).
+      if (skip_fk_checks_) guarded.insert({edge.owner, edge.dependent});
+      if (!in_plan(edge.dependent)) continue;
       if (edge.kind == EdgeKind::link) guarded.insert(edge.dependent);
       if (edge.kind == EdgeKind::listed_link) guarded.insert(edge.owner);
     }
+    if (skip_fk_checks_) guarded.insert(in_plan_.begin(), in_plan_.end());
     if (guarded.empty()) return;
     std::string names;
     for (TableId id : guarded) names += (names.empty() ? "" : ", ") + table(id).sql_name;
@@ -334,16 +338,12 @@ class Planner {
             ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
   }
 
-  // With foreign key triggers off, nothing may change under the cleanup and nothing that
-  // PostgreSQL would have done may be left undone: every doomed row is locked, and what
-  // ON DELETE SET NULL / SET DEFAULT would do to surviving rows is done before the deletes,
-  // matched by key while the owners still exist (one UPDATE per key, so a row that two
-  // keys update is found by both).
+  // With foreign key triggers off, nothing may change under the cleanup (its tables are
+  // locked, see add_lock_steps) and nothing PostgreSQL would have done may be left undone:
+  // what ON DELETE SET NULL / SET DEFAULT would do to surviving rows is done before the
+  // deletes, matched by key while the owners still exist (one UPDATE per key, so a row
+  // that two keys update is found by both).
   void add_fk_bypass_steps() {
-    for (TableId id : plan_.tables)
-      add_doomed_step(Stage::lock_rows, {id}, {id},
-                      "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
-                          table(id).sql_name + " x WHERE x.ctid = ANY($3) FOR UPDATE OF x) s");
     // test_cleanup() has SET session_replication_role = origin: this SET LOCAL is undone
     // when it returns (and by the rollback on any error).
     add_step(Stage::triggers_off, {}, {}, {},

@@ -23,20 +23,20 @@ constexpr int kFirstInputParam = 3;
 using SlotId = std::uint64_t;
 
 enum class Stage {
-  lock,          // advisory lock for the session, table locks for links without foreign keys
+  lock,          // advisory lock for the session; table locks for links without foreign keys
+                 // (with skip_fk_checks: for every table the cleanup writes)
   seed,          // lock the marked roots (FOR UPDATE) and collect them
   closure,       // grow the doomed set of a table from its owners' doomed sets
   cycle,         // grow the doomed sets of tables that reference each other, to a fixed point
-  lock_rows,     // skip_fk_checks: lock every doomed row, and the rows SET NULL would update
-  triggers_off,  // skip_fk_checks: session_replication_role = replica for the deletes
-  remove,        // delete the doomed rows, dependents before owners, and count them
+  triggers_off,  // skip_fk_checks: session_replication_role = replica from here on
   set_null,      // skip_fk_checks: what ON DELETE SET NULL / SET DEFAULT would have done
+  remove,        // delete the doomed rows, dependents before owners, and count them
 };
 
 const char *stage_name(Stage stage);
 
 // What a step's result rows mean:
-//   seed, closure, cycle, lock_rows: (tab int4, rows tid[]) -- into slot Step::outputs[tab]
+//   seed, closure, cycle:            (tab int4, rows tid[]) -- into slot Step::outputs[tab]
 //   remove:                          (tab int4, deleted int8, collateral int8) -- tab
 //                                    indexes Step::tables
 //   lock, triggers_off, set_null:    nothing

@@ -1,9 +1,10 @@
 -- test_cleanup.skip_fk_checks: the same cleanup with PostgreSQL's foreign key triggers
--- off. Every doomed row is locked first, and ON DELETE SET NULL is applied by the cleanup.
+-- off. Every table it writes is locked against writers first, and ON DELETE SET NULL is
+-- applied by the cleanup.
 SELECT reference_data_load();
 SET test_cleanup.skip_fk_checks = on;
 SELECT step, stage, tables FROM test_cleanup.explain('test_session_1640995200_abc12345')
- WHERE stage IN ('lock rows', 'foreign key triggers off', 'set null') ORDER BY step;
+ WHERE stage IN ('lock', 'foreign key triggers off', 'set null') ORDER BY step;
 
 SELECT test_cleanup('test_session_1640995200_abc12345') -> 'deleted_counts' AS deleted;
 SELECT * FROM reference_summary;
