@@ -6,6 +6,7 @@ curl). Prints one "ok - ..." / "not ok - ..." line per check for test/run_all.sh
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -154,6 +155,7 @@ def test_contract(db):
     check("body {}: cleans all", r.status_code == 200 and r.json()["deleted_counts"]["users"] == 3, r.text)
 
     test_bad_input(db, shim)
+    test_nasty_requests(db, shim)
     test_database_errors(db, shim)
     test_concurrency(db, shim)
     test_restart(db, shim)
@@ -206,6 +208,50 @@ def test_bad_input(db, shim):
     r = requests.post(shim.url + "/api/v1/test-cleanups", timeout=10)
     check("another path: 404 with a JSON body", r.status_code == 404 and r.json()["error"]["code"] == "not_found")
     check("no rejected request deleted anything", snapshot(db) == before)
+
+
+def raw_request(url, payload, pause=0.0, chunk=0):
+    """Sends raw bytes (optionally trickled) and returns the first response line, or ''."""
+    host, port = url.replace("http://", "").split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        if chunk:
+            for i in range(0, len(payload), chunk):
+                sock.sendall(payload[i:i + chunk])
+                time.sleep(pause)
+        else:
+            sock.sendall(payload)
+        try:
+            return sock.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+        except (socket.timeout, ConnectionResetError):
+            return ""
+
+
+def test_nasty_requests(db, shim):
+    psql(db, "SELECT reference_data_load()")
+    before = snapshot(db)
+    headers = b"".join(b"X-Header-%d: %d\r\n" % (i, i) for i in range(5000))
+    first = raw_request(shim.url, b"POST /api/v1/test-cleanup HTTP/1.1\r\nHost: x\r\n" + headers +
+                        b"Content-Length: 2\r\n\r\n{}")
+    check("5000 headers: an answer, not a crash", first.startswith("HTTP/1.1"), first)
+    # Slow clients: three connections trickle a request; the shim drops them after its read
+    # timeout and meanwhile keeps answering everyone else.
+    slow = [threading.Thread(target=raw_request, args=(shim.url, b"POST /api/v1/test-cleanup HTTP/1.1\r\n"
+                                                      b"Host: x\r\nContent-Length: 60\r\n\r\n" + b" " * 60,
+                                                      1.0, 1)) for _ in range(3)]
+    for t in slow:
+        t.start()
+    time.sleep(0.5)
+    r = shim.post(json={"test_session_id": "nobody"}, timeout=10)
+    check("slow-body clients do not stop others from being answered", r.status_code == 200, r.text)
+    started = time.time()
+    for t in slow:
+        t.join()
+    check("slow-body clients are cut off by the read timeout", time.time() - started < 20)
+    garbage = raw_request(shim.url, b"\x00\xff GARBAGE \r\n\r\n")
+    check("a request line of garbage: 400, not a crash", garbage.startswith("HTTP/1.1 400"), garbage)
+    r = requests.get(shim.url + "/healthz", timeout=10)
+    check("after the nasty requests the shim still answers", r.status_code == 200)
+    check("nasty requests deleted nothing", snapshot(db) == before)
 
 
 def test_database_errors(db, shim):

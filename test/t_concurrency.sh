@@ -101,5 +101,52 @@ expect_eq "eight concurrent cleanups: every session's rows are gone" "0" \
 expect_eq "eight concurrent cleanups: production and sessions A/B untouched" "57" \
   "$(q "$db" "SELECT count(*) FROM reference_rows")"
 
+# --- stress: eight cleanups at once while two other clients insert production rows and
+#     new test rows of another session; repeated (TEST_CLEANUP_LONG=1: 20 rounds) ----------
+rounds=3
+[ "${TEST_CLEANUP_LONG:-0}" = 1 ] && rounds=20
+fresh_reference_db "$db"
+problems=0
+for round in $(seq 1 "$rounds"); do
+  base=$((round * 100000))
+  q "$db" "
+    INSERT INTO users SELECT $base + s, 'st' || s, NULL, reference_metadata('st_${round}_' || s, 'user') FROM generate_series(1, 8) s;
+    INSERT INTO user_profiles SELECT $base + s, $base + s, 'p' FROM generate_series(1, 8) s;
+    INSERT INTO searchables SELECT $base + s, $base + s, 'item',
+           jsonb_build_object('public', jsonb_build_object('test_metadata', reference_metadata('st_${round}_' || s, 'searchable'))))
+      FROM generate_series(1, 8) s;
+    INSERT INTO invoices SELECT $base + s, $base + (s % 8) + 1, $base + s, 1 FROM generate_series(1, 8) s;
+    INSERT INTO payment_records SELECT $base + s, $base + s, 'r' FROM generate_series(1, 8) s;
+    INSERT INTO invoice_notes SELECT $base + s, $base + s, 'n' FROM generate_series(1, 8) s;" >/dev/null ||
+    problems=$((problems + 1))
+  # Inserters: one statement per transaction, 60 rounds each, while the cleanups run.
+  for kind in prod late; do
+    for i in $(seq 1 60); do
+      id=$((base + 1000 + i + $([ $kind = late ] && echo 500 || echo 0)))
+      meta=$([ $kind = late ] && echo "reference_metadata('late_$round', 'user')" || echo NULL)
+      echo "INSERT INTO users VALUES ($id, 'ins$id', NULL, $meta);"
+      echo "INSERT INTO user_profiles VALUES ($id, $id, 'p');"
+      echo "INSERT INTO invoices VALUES ($id, 1, $id, 1);"
+      echo "INSERT INTO payment_records VALUES ($id, $id, 'r');"
+    done >"$work/inserts_$kind.sql"
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$work/inserts_$kind.sql" >"$work/inserter_$kind" 2>&1 &
+  done
+  for s in $(seq 1 8); do background "st$s" "SELECT test_cleanup('st_${round}_$s') -> 'deleted_counts' -> 'users'"; done
+  wait
+  errors=$(cat "$work"/st[0-9]* "$work"/inserter_* | grep -c ERROR || true)
+  left=$(q "$db" "SELECT count(*) FROM users WHERE test_metadata ->> 'test_session_id' LIKE 'st\_${round}\_%'")
+  inserted=$(q "$db" "SELECT count(*) FROM users u JOIN user_profiles p ON p.user_id = u.id JOIN invoices i ON i.buyer_id = u.id JOIN payment_records r ON r.invoice_id = i.id WHERE u.id BETWEEN $base + 1001 AND $base + 1560")
+  orphans=$(q "$db" "SELECT (SELECT count(*) FROM invoices WHERE searchable_id NOT IN (SELECT id FROM searchables))
+                          + (SELECT count(*) FROM payment_records WHERE invoice_id NOT IN (SELECT id FROM invoices))
+                          + (SELECT count(*) FROM media_uploads WHERE searchable_id NOT IN (SELECT id FROM searchables))")
+  if [ "$errors" != 0 ] || [ "$left" != 0 ] || [ "$inserted" != 120 ] || [ "$orphans" != 0 ]; then
+    echo "    round $round: errors $errors, session rows left $left, inserted rows complete $inserted/120, orphans $orphans"
+    problems=$((problems + 1))
+  fi
+done
+expect_eq "$rounds rounds of 8 concurrent cleanups with 2 concurrent inserters: no error or deadlock, sessions gone, inserted rows whole, no orphan" "0" "$problems"
+expect_eq "production and sessions A/B untouched by the stress rounds" "57" \
+  "$(q "$db" "SELECT count(*) FROM reference_rows WHERE id::text !~ '^[0-9]{6,}$'")"
+
 dropdb "$db"
 finish
