@@ -33,6 +33,9 @@ namespace {
 constexpr const char *kCleanupPath = "/api/v1/test-cleanup";
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr std::chrono::milliseconds kPoolWait{5000};
+// A body must arrive within this time: the per-read timeout alone lets a client trickle a
+// byte a second and hold a worker for as long as it likes.
+constexpr std::chrono::seconds kBodyDeadline{10};
 
 using Clock = std::chrono::steady_clock;
 
@@ -114,15 +117,22 @@ class Shim {
       std::string body;
       if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
         bool too_large = false;
-        const bool complete = read_content([&body, &too_large](const char *data, size_t length) {
+        bool too_slow = false;
+        const Clock::time_point deadline = Clock::now() + kBodyDeadline;
+        const bool complete = read_content([&](const char *data, size_t length) {
           too_large = body.size() + length > kMaxBodyBytes;
-          if (!too_large) body.append(data, length);
-          return !too_large;
+          too_slow = Clock::now() > deadline;
+          if (!too_large && !too_slow) body.append(data, length);
+          return !too_large && !too_slow;
         });
         if (!complete) {
           // The rest of the body is still on the wire: this connection cannot carry more.
           res.set_header("Connection", "close");
           if (too_large || res.status == 413) return send_too_large(res);
+          if (too_slow)
+            return send_json(res, 408,
+                             error_body("The request body arrived too slowly; nothing was deleted",
+                                        "request_timeout"));
           return send_json(res, 400,
                            error_body("The request body could not be read", "bad_request"));
         }

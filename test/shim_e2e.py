@@ -5,6 +5,7 @@ curl). Prints one "ok - ..." / "not ok - ..." line per check for test/run_all.sh
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -210,14 +211,20 @@ def test_bad_input(db, shim):
     check("no rejected request deleted anything", snapshot(db) == before)
 
 
-def raw_request(url, payload, pause=0.0, chunk=0):
-    """Sends raw bytes (optionally trickled) and returns the first response line, or ''."""
+def raw_request(url, payload, pause=0.0, chunk=0, head=b""):
+    """Sends raw bytes (optionally trickled, stopping once an answer is there) and returns
+    the first response line, or ''."""
     host, port = url.replace("http://", "").split(":")
     with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(head)
         if chunk:
             for i in range(0, len(payload), chunk):
-                sock.sendall(payload[i:i + chunk])
-                time.sleep(pause)
+                try:
+                    sock.sendall(payload[i:i + chunk])
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                if select.select([sock], [], [], pause)[0]:
+                    break  # the server has answered (or closed): stop sending
         else:
             sock.sendall(payload)
         try:
@@ -230,23 +237,35 @@ def test_nasty_requests(db, shim):
     psql(db, "SELECT reference_data_load()")
     before = snapshot(db)
     headers = b"".join(b"X-Header-%d: %d\r\n" % (i, i) for i in range(5000))
+    body = b'{"test_session_id": "nobody"}'
     first = raw_request(shim.url, b"POST /api/v1/test-cleanup HTTP/1.1\r\nHost: x\r\n" + headers +
-                        b"Content-Length: 2\r\n\r\n{}")
+                        b"Content-Length: %d\r\n\r\n" % len(body) + body)
     check("5000 headers: an answer, not a crash", first.startswith("HTTP/1.1"), first)
-    # Slow clients: three connections trickle a request; the shim drops them after its read
-    # timeout and meanwhile keeps answering everyone else.
-    slow = [threading.Thread(target=raw_request, args=(shim.url, b"POST /api/v1/test-cleanup HTTP/1.1\r\n"
-                                                      b"Host: x\r\nContent-Length: 60\r\n\r\n" + b" " * 60,
-                                                      1.0, 1)) for _ in range(3)]
+    # Slow clients: two stall in the middle of their headers (cut by the 5 s read timeout),
+    # two trickle their body a byte every half second (cut by the 10 s body deadline, 408);
+    # meanwhile everyone else is answered.
+    results = {}
+
+    def stall(n):
+        results[n] = raw_request(shim.url, b"POST /api/v1/test-cleanup HTTP/1.1\r\nHost: x\r\nX-Slow", 8.0, 1000)
+
+    def trickle(n):
+        results[n] = raw_request(shim.url, b" " * 60, 0.5, 1,
+                                 head=b"POST /api/v1/test-cleanup HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n")
+
+    slow = [threading.Thread(target=stall, args=(n,)) for n in (1, 2)]
+    slow += [threading.Thread(target=trickle, args=(n,)) for n in (3, 4)]
+    started = time.time()
     for t in slow:
         t.start()
     time.sleep(0.5)
-    r = shim.post(json={"test_session_id": "nobody"}, timeout=10)
-    check("slow-body clients do not stop others from being answered", r.status_code == 200, r.text)
-    started = time.time()
+    r = shim.post(json={"test_session_id": "nobody"})
+    check("slow clients do not stop others from being answered", r.status_code == 200, r.text)
     for t in slow:
         t.join()
-    check("slow-body clients are cut off by the read timeout", time.time() - started < 20)
+    check("slow bodies are cut off with 408 after the body deadline",
+          results[3].startswith("HTTP/1.1 408") and results[4].startswith("HTTP/1.1 408")
+          and time.time() - started < 20, (results, time.time() - started))
     garbage = raw_request(shim.url, b"\x00\xff GARBAGE \r\n\r\n")
     check("a request line of garbage: 400, not a crash", garbage.startswith("HTTP/1.1 400"), garbage)
     r = requests.get(shim.url + "/healthz", timeout=10)

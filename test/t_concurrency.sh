@@ -113,7 +113,7 @@ for round in $(seq 1 "$rounds"); do
     INSERT INTO users SELECT $base + s, 'st' || s, NULL, reference_metadata('st_${round}_' || s, 'user') FROM generate_series(1, 8) s;
     INSERT INTO user_profiles SELECT $base + s, $base + s, 'p' FROM generate_series(1, 8) s;
     INSERT INTO searchables SELECT $base + s, $base + s, 'item',
-           jsonb_build_object('public', jsonb_build_object('test_metadata', reference_metadata('st_${round}_' || s, 'searchable'))))
+           jsonb_build_object('public', jsonb_build_object('test_metadata', reference_metadata('st_${round}_' || s, 'searchable')))
       FROM generate_series(1, 8) s;
     INSERT INTO invoices SELECT $base + s, $base + (s % 8) + 1, $base + s, 1 FROM generate_series(1, 8) s;
     INSERT INTO payment_records SELECT $base + s, $base + s, 'r' FROM generate_series(1, 8) s;
