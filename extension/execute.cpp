@@ -68,9 +68,10 @@ class Cleanup {
     const double duration_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
-    const Datum result = write_audit_row(deleted.dump(), collateral.dump(), duration_ms);
+    const std::string deleted_text = deleted.dump(), collateral_text = collateral.dump();
+    const Datum result = write_audit_row(deleted_text, collateral_text, duration_ms);
     spi_.finish();
-    log_success(deleted.dump(), collateral.dump(), duration_ms);
+    log_success(deleted_text, collateral_text, duration_ms);
     return result;
   }
 
