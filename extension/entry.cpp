@@ -104,8 +104,8 @@ void _PG_init(void) {
       &cleanup_marker, "integration_test_data", PGC_SUSET, 0, check_marker, nullptr, nullptr);
   DefineCustomBoolVariable(
       "test_cleanup.skip_fk_checks",
-      "Deletes with PostgreSQL's foreign key triggers off (faster), after locking every "
-      "doomed row.",
+      "Deletes with PostgreSQL's foreign key triggers off (faster), after locking the "
+      "tables it writes.",
       "Off by default. The cleanup then also applies ON DELETE SET NULL / SET DEFAULT itself. "
       "User triggers on cleaned tables do not fire while it deletes. For superuser-run test "
       "databases whose rules and foreign keys describe every dependency.",
