@@ -8,7 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 libpq-dev
   libcpp-httplib-dev nlohmann-json3-dev
   python3 python3-requests python3-psycopg2 curl wrk
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev valgrind
 )
 
 missing=()
