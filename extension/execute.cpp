@@ -56,7 +56,7 @@ class Cleanup {
     plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr, request_.skip_fk_checks});
 
     empty_ = pg_call([] { return PointerGetDatum(construct_empty_array(TIDOID)); });
-    for (TableId id : plan_.tables) rows_[id] = empty_;
+    for (TableId id : plan_.tables) doomed_[id] = empty_;
     for (const Step &step : plan_.steps) run_step(step);
 
     nlohmann::json deleted = nlohmann::json::object(), collateral = nlohmann::json::object();
@@ -91,7 +91,7 @@ class Cleanup {
     SpiParams params;
     params.add_text(&request_.marker);
     params.add_text(request_.session);
-    for (SlotId slot : step.inputs) params.add(TIDARRAYOID, rows_.at(slot));
+    for (TableId id : step.inputs) params.add(TIDARRAYOID, doomed_.at(id));
 
     std::uint64_t rows = 0;
     try {
@@ -108,10 +108,11 @@ class Cleanup {
       }
       return;
     }
-    // A slot the result does not mention holds no rows.
-    for (SlotId slot : step.outputs) rows_[slot] = empty_;
-    for (std::uint64_t row = 0; row < rows && !step.outputs.empty(); ++row)
-      rows_[step.outputs.at(static_cast<size_t>(spi_.int32_at(row, 0)))] =
+    if (step.stage != Stage::seed && step.stage != Stage::closure && step.stage != Stage::cycle)
+      return;
+    for (TableId id : step.tables) doomed_[id] = empty_;  // a table not mentioned has none
+    for (std::uint64_t row = 0; row < rows; ++row)
+      doomed_[step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)))] =
           spi_.datum_copy_at(row, 1);
   }
 
@@ -154,8 +155,8 @@ class Cleanup {
   Spi spi_;
   Catalog catalog_;
   Plan plan_;
-  Datum empty_ = 0;               // an empty tid[]
-  std::map<SlotId, Datum> rows_;  // tid[] per slot: each table's doomed rows, and more
+  Datum empty_ = 0;                  // an empty tid[]
+  std::map<TableId, Datum> doomed_;  // tid[] of each plan table's doomed rows
   std::map<TableId, TableCounts> counts_;
 };
 

@@ -181,28 +181,20 @@ class Planner {
     return std::vector<TableId>(in_plan_.begin(), in_plan_.end());
   }
 
-  void add_step(Stage stage, std::vector<TableId> tables, std::vector<SlotId> inputs,
-                std::vector<SlotId> outputs, std::string sql) {
-    plan_.steps.push_back(
-        Step{stage, std::move(tables), std::move(inputs), std::move(outputs), std::move(sql)});
+  void add_step(Stage stage, std::vector<TableId> tables, std::vector<TableId> inputs,
+                std::string sql) {
+    plan_.steps.push_back(Step{stage, std::move(tables), std::move(inputs), std::move(sql)});
   }
 
-  // A step that computes the doomed rows of `tables`, into their own slots.
-  void add_doomed_step(Stage stage, std::vector<TableId> tables, std::vector<SlotId> inputs,
-                       std::string sql) {
-    std::vector<SlotId> outputs(tables.begin(), tables.end());
-    add_step(stage, std::move(tables), std::move(inputs), std::move(outputs), std::move(sql));
-  }
-
-  // The parameter that carries the rows of `slot` in the step being built.
-  std::string input(std::vector<SlotId> &inputs, SlotId slot) const {
-    inputs.push_back(slot);
+  // The parameter that carries the doomed rows of `id` in the step being built.
+  std::string input(std::vector<TableId> &inputs, TableId id) const {
+    inputs.push_back(id);
     return "$" + std::to_string(kFirstInputParam + static_cast<int>(inputs.size()) - 1);
   }
 
   void add_lock_steps() {
     // One cleanup per session at a time; cleaning everything excludes all others.
-    add_step(Stage::lock, {}, {}, {},
+    add_step(Stage::lock, {}, {},
              by_session_ ? "SELECT pg_advisory_xact_lock_shared(" + sql::kLockSpace +
                                ", 0), pg_advisory_xact_lock(" + sql::kLockSpace + ", hashtext($2))"
                          : "SELECT pg_advisory_xact_lock(" + sql::kLockSpace + ", 0)");
@@ -225,16 +217,16 @@ class Planner {
     if (guarded.empty()) return;
     std::string names;
     for (TableId id : guarded) names += (names.empty() ? "" : ", ") + table(id).sql_name;
-    add_step(Stage::lock, std::vector<TableId>(guarded.begin(), guarded.end()), {}, {},
+    add_step(Stage::lock, std::vector<TableId>(guarded.begin(), guarded.end()), {},
              "LOCK TABLE ONLY " + names + " IN SHARE ROW EXCLUSIVE MODE");
   }
 
   void add_seed_step(TableId root) {
     const Table &t = table(root);
-    add_doomed_step(Stage::seed, {root}, {},
-                    "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
-                        t.sql_name + " x WHERE " + sql::metadata_match(t, "x", by_session_) +
-                        " FOR UPDATE OF x) s");
+    add_step(Stage::seed, {root}, {},
+             "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
+                 t.sql_name + " x WHERE " + sql::metadata_match(t, "x", by_session_) +
+                 " FOR UPDATE OF x) s");
   }
 
   void add_closure_steps(const Group &group) {
@@ -262,7 +254,7 @@ class Planner {
   }
 
   void add_gather_step(TableId id, const std::set<TableId> &group) {
-    std::vector<SlotId> inputs;
+    std::vector<TableId> inputs;
     std::vector<std::string> parts;
     const bool is_root =
         std::binary_search(catalog_.root_tables.begin(), catalog_.root_tables.end(), id);
@@ -286,13 +278,13 @@ class Planner {
 
     std::string sql = "SELECT 0, coalesce(array_agg(s.t), '{}') FROM (";
     for (size_t i = 0; i < parts.size(); ++i) sql += (i ? " UNION " : "") + parts[i];
-    add_doomed_step(Stage::closure, {id}, std::move(inputs), sql + ") s(t)");
+    add_step(Stage::closure, {id}, std::move(inputs), sql + ") s(t)");
   }
 
   // Rows of `id` listed by a doomed owner and by no surviving one, across every listed link
   // into `id`. Keys are matched by their text form, as JSON holds them.
   std::string listed_rows(TableId id, const std::vector<const Edge *> &listed,
-                          std::vector<SlotId> &inputs) const {
+                          std::vector<TableId> &inputs) const {
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
       const std::string doomed = input(inputs, edge->owner);
@@ -316,7 +308,7 @@ class Planner {
     auto position = [&group](TableId id) {
       return std::to_string(std::find(group.begin(), group.end(), id) - group.begin());
     };
-    std::vector<SlotId> inputs;
+    std::vector<TableId> inputs;
     std::string seeds, grow;
     for (TableId id : group)
       seeds += (seeds.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + position(id) +
@@ -331,11 +323,10 @@ class Planner {
               sql::columns("o", edge.owner_cols) + " FROM ONLY " + table(edge.owner).sql_name +
               " o WHERE o.ctid = c.t)";
     }
-    add_doomed_step(
-        Stage::cycle, group, std::move(inputs),
-        "WITH RECURSIVE closure(tab, t) AS (" + seeds +
-            " UNION SELECT n.tab, n.t FROM closure c CROSS JOIN LATERAL (" + grow +
-            ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
+    add_step(Stage::cycle, group, std::move(inputs),
+             "WITH RECURSIVE closure(tab, t) AS (" + seeds +
+                 " UNION SELECT n.tab, n.t FROM closure c CROSS JOIN LATERAL (" + grow +
+                 ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
   }
 
   // With foreign key triggers off, nothing may change under the cleanup (its tables are
@@ -346,7 +337,7 @@ class Planner {
   void add_fk_bypass_steps() {
     // test_cleanup() has SET session_replication_role = origin: this SET LOCAL is undone
     // when it returns (and by the rollback on any error).
-    add_step(Stage::triggers_off, {}, {}, {},
+    add_step(Stage::triggers_off, {}, {},
              "SELECT set_config('session_replication_role', 'replica', true)");
     for (const Edge &edge : catalog_.edges)
       if (edge.kind == EdgeKind::foreign_key && !edge.dooms_dependent() && in_plan(edge.owner))
@@ -368,7 +359,7 @@ class Planner {
     std::string assignments;
     for (const std::string &col : edge.dependent_cols)
       assignments += (assignments.empty() ? "" : ", ") + col + " = " + value;
-    std::vector<SlotId> inputs;
+    std::vector<TableId> inputs;
     std::string sql = "UPDATE ONLY " + dependent.sql_name + " d SET " + assignments + " WHERE (" +
                       sql::columns("d", edge.dependent_cols) + ") IN (SELECT " +
                       sql::columns("o", edge.owner_cols) + " FROM ONLY " +
@@ -376,11 +367,11 @@ class Planner {
                       input(inputs, edge.owner) + "))";
     if (in_plan(edge.dependent))  // a row that goes anyway keeps its place for the delete
       sql += " AND d.ctid <> ALL(" + input(inputs, edge.dependent) + ")";
-    add_step(Stage::set_null, {edge.dependent}, std::move(inputs), {}, sql);
+    add_step(Stage::set_null, {edge.dependent}, std::move(inputs), sql);
   }
 
   void add_remove_step(const Group &group) {
-    std::vector<SlotId> inputs;
+    std::vector<TableId> inputs;
     std::string deletes, counts;
     for (size_t i = 0; i < group.size(); ++i) {
       const Table &t = table(group[i]);
@@ -391,7 +382,7 @@ class Planner {
       counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
                 ", count(*), count(*) FILTER (WHERE NOT marked) FROM " + cte;
     }
-    add_step(Stage::remove, group, std::move(inputs), {}, "WITH " + deletes + " " + counts);
+    add_step(Stage::remove, group, std::move(inputs), "WITH " + deletes + " " + counts);
   }
 
   const Catalog &catalog_;

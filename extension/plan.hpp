@@ -3,7 +3,6 @@
 // number of steps depends on the schema only, never on the number of rows.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,12 +14,8 @@ namespace test_cleanup {
 // Every statement of a plan takes the same leading parameters; doomed-row arrays follow.
 //   $1 text   the marker (setting test_cleanup.marker)
 //   $2 text   the test session id, NULL when cleaning every session
-//   $3...     tid[]: the rows held in the slots of Step::inputs, in order
+//   $3...     tid[]: the doomed rows of the tables in Step::inputs, in order
 constexpr int kFirstInputParam = 3;
-
-// A slot holds one tid[] while a cleanup runs: a table's doomed rows (slot = the table's
-// OID).
-using SlotId = std::uint64_t;
 
 enum class Stage {
   lock,          // advisory lock for the session; table locks for links without foreign keys
@@ -36,15 +31,14 @@ enum class Stage {
 const char *stage_name(Stage stage);
 
 // What a step's result rows mean:
-//   seed, closure, cycle:            (tab int4, rows tid[]) -- into slot Step::outputs[tab]
-//   remove:                          (tab int4, deleted int8, collateral int8) -- tab
-//                                    indexes Step::tables
-//   lock, triggers_off, set_null:    nothing
+//   seed, closure, cycle:          (tab int4, doomed tid[]) -- the new doomed rows of
+//                                  Step::tables[tab]; a table not mentioned has none
+//   remove:                        (tab int4, deleted int8, collateral int8)
+//   lock, triggers_off, set_null:  nothing
 struct Step {
   Stage stage = Stage::lock;
-  std::vector<TableId> tables;  // the tables it works on, for counts and error messages
-  std::vector<SlotId> inputs;
-  std::vector<SlotId> outputs;
+  std::vector<TableId> tables;  // the tables it works on (results, error messages)
+  std::vector<TableId> inputs;  // whose doomed rows it takes as $3, $4, ...
   std::string sql;
 };
 
