@@ -282,24 +282,25 @@ class Planner {
   }
 
   // Rows of `id` listed by a doomed owner and by no surviving one, across every listed link
-  // into `id`. Keys are matched by their text form, as JSON holds them.
+  // into `id`. Keys are matched by their text form, as JSON holds them. The survivors are
+  // probed per candidate key (may_list), so a GIN index spares reading every owner's list.
   std::string listed_rows(TableId id, const std::vector<const Edge *> &listed,
                           std::vector<TableId> &inputs) const {
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
-      const std::string doomed = input(inputs, edge->owner);
       const std::string key = "d." + edge->dependent_cols.at(0) + "::text";
+      const std::string doomed = input(inputs, edge->owner);
       const std::string from = " FROM ONLY " + table(edge->owner).sql_name + " o, " +
-                               sql::json_array_elements("o", *edge) + " e WHERE o.ctid ";
+                               sql::json_array_elements("o", *edge) + " e WHERE ";
       listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key +
-                          " IN (SELECT " + sql::listed_key("e", *edge) + from + "= ANY(" + doomed +
-                          "))";
-      listed_by_survivor += std::string(listed_by_survivor.empty() ? "" : " OR ") +
-                            "EXISTS (SELECT 1" + from + "<> ALL(" + doomed + ") AND " +
+                          " IN (SELECT " + sql::listed_key("e", *edge) + from + "o.ctid = ANY(" +
+                          doomed + "))";
+      listed_by_survivor += " AND NOT EXISTS (SELECT 1" + from + sql::may_list("o", *edge, key) +
+                            " AND o.ctid <> ALL(" + doomed + ") AND " +
                             sql::listed_key("e", *edge) + " = " + key + ")";
     }
-    return "SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" + listed_by_doomed +
-           ") AND NOT (" + listed_by_survivor + ")";
+    return "SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" + listed_by_doomed + ")" +
+           listed_by_survivor;
   }
 
   // Grows the doomed sets of a group of tables that reference each other (or themselves)

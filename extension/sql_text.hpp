@@ -23,11 +23,21 @@ std::string metadata_match(const Table &table, const std::string &alias, bool by
 // false for tables that are not roots. Never NULL.
 std::string is_marked(const Table &table, const std::string &alias);
 
+// A listed link's JSON value in the owner row `alias`: the expression its advised GIN index
+// holds.
+std::string listed_array(const std::string &alias, const Edge &listed);
+
 // A set-returning FROM item over the elements of a listed link's JSON array in the owner
 // row `alias`; yields no element where the path holds no array.
 std::string json_array_elements(const std::string &alias, const Edge &listed);
 
-// The text key an element `alias` of a listed link's array names.
+// The text key an element `alias` of a listed link's array names; NULL unless that is a
+// JSON string, number or boolean.
 std::string listed_key(const std::string &alias, const Edge &listed);
+
+// True for every owner row `alias` whose array lists the text `key` (and perhaps a few
+// more: recheck with listed_key). A containment test, so a GIN index on listed_array
+// finds the owners listing one key without reading every owner's array.
+std::string may_list(const std::string &alias, const Edge &listed, const std::string &key);
 
 }  // namespace test_cleanup::sql

@@ -401,7 +401,18 @@ BEGIN
                                         test_cleanup._index_shape(format('%I::text', l.dependent_col))) > 0
                              AND i.indexprs IS NOT NULL)
           FROM test_cleanup.listed_link l
-          JOIN pg_attribute a ON a.attrelid = l.dependent AND a.attname = l.dependent_col)
+          JOIN pg_attribute a ON a.attrelid = l.dependent AND a.attname = l.dependent_col
+        UNION ALL
+        -- Whether a listed row is still listed by a surviving owner is asked per key with
+        -- @> (containment), which only a GIN index answers without reading every list.
+        SELECT DISTINCT ON (l.owner, la.expr) l.owner, 'gin, expression',
+               format('listed link %s: finds the owners that still list a key', l.listed_link_id),
+               format('CREATE INDEX CONCURRENTLY ON %s USING gin ((%s) jsonb_path_ops)', l.owner, la.expr),
+               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.owner AND i.indpred IS NULL
+                          AND strpos(test_cleanup._index_shape(pg_get_indexdef(i.indexrelid)),
+                                     'usinggin' || test_cleanup._index_shape(la.expr)) > 0)
+          FROM test_cleanup.listed_link l
+         CROSS JOIN LATERAL (SELECT quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path) AS expr) la)
     SELECT c.tbl, c.kind, c.reason, c.statement FROM candidates c
      WHERE NOT c.present
      ORDER BY c.tbl::text, c.statement;

@@ -17,6 +17,10 @@ EXPLAIN (COSTS OFF) SELECT x.ctid FROM ONLY public.users x
         AND x.test_metadata ->> 'test_session_id' = 'test_session_1640995200_abc12345');
 EXPLAIN (COSTS OFF) SELECT x.ctid FROM ONLY public.searchables x
  WHERE (x.payloads -> 'public' -> 'test_metadata' ->> 'test_marker' = 'integration_test_data');
+-- The GIN index answers "which surviving searchables still list this file?" per key.
+EXPLAIN (COSTS OFF) SELECT 1 FROM ONLY public.searchables o
+ WHERE (o.payloads -> 'public' -> 'downloadableFiles')
+       @> ANY (ARRAY[jsonb_build_array(jsonb_build_object('fileId', 'f-a-only'))]);
 RESET enable_seqscan;
 
 -- A listed key that is not text needs an expression index on its text form.
