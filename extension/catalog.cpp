@@ -45,7 +45,7 @@ const char *const kEdgesQuery = R"SQL(
 SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
        con.conrelid::int8, con.confrelid::int8, con.confdeltype::text,
        quote_ident(ca.attname), quote_ident(pa.attname), NULL, NULL, k.i,
-       coalesce(cardinality(con.confdelsetcols), 0) > 0
+       coalesce(cardinality(con.confdelsetcols), 0) > 0, false
   FROM pg_constraint con
  CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(ck, pk, i)
   JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.ck
@@ -54,14 +54,15 @@ SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
 UNION ALL
 SELECT 'l', l.link_id, 'link ' || l.link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
-       quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false
+       quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false, false
   FROM test_cleanup.link l
  CROSS JOIN LATERAL unnest(l.dependent_cols, l.owner_cols) WITH ORDINALITY AS k(dc, oc, i)
 UNION ALL
 SELECT 'L', l.listed_link_id, 'listed link ' || l.listed_link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
        quote_ident(l.dependent_col), quote_ident(l.owner_col),
-       test_cleanup._json_path_sql(l.array_path), quote_literal(l.element_key), 1, false
+       test_cleanup._json_path_sql(l.array_path), quote_literal(l.element_key), 1, false,
+       test_cleanup._has_gin_index(l.owner, quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path))
   FROM test_cleanup.listed_link l
  ORDER BY 1, 2, 11)SQL";
 
@@ -128,6 +129,7 @@ void load_edges(Spi &spi, Catalog &catalog) {
       edge.array_path = spi.text_at(row, 8);
       edge.element_key = spi.text_at(row, 9);
       edge.sets_some_columns = spi.text_at(row, 11) == "t";
+      edge.owner_lists_indexed = spi.text_at(row, 12) == "t";
       catalog.edges.push_back(std::move(edge));
       previous = key;
     }

@@ -45,6 +45,9 @@ struct Edge {
   // array sits, and the quoted key read from each element (empty: the element itself).
   std::string array_path;
   std::string element_key;
+  // Listed links only: a GIN index on the owner's array answers containment (@>), so the
+  // owners still listing a key are found per key rather than by reading every list.
+  bool owner_lists_indexed = false;
   // Foreign keys only: ON DELETE SET NULL / SET DEFAULT limited to some columns (PG 15).
   bool sets_some_columns = false;
 

@@ -282,8 +282,9 @@ class Planner {
   }
 
   // Rows of `id` listed by a doomed owner and by no surviving one, across every listed link
-  // into `id`. Keys are matched by their text form, as JSON holds them. The survivors are
-  // probed per candidate key (may_list), so a GIN index spares reading every owner's list.
+  // into `id`. Keys are matched by their text form, as JSON holds them. Where a GIN index
+  // holds the owners' lists, the survivors are probed per candidate key (may_list) instead
+  // of reading every list: without the index, the probe would read them once per key.
   std::string listed_rows(TableId id, const std::vector<const Edge *> &listed,
                           std::vector<TableId> &inputs) const {
     std::string listed_by_doomed, listed_by_survivor;
@@ -295,9 +296,10 @@ class Planner {
       listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key +
                           " IN (SELECT " + sql::listed_key("e", *edge) + from + "o.ctid = ANY(" +
                           doomed + "))";
-      listed_by_survivor += " AND NOT EXISTS (SELECT 1" + from + sql::may_list("o", *edge, key) +
-                            " AND o.ctid <> ALL(" + doomed + ") AND " +
-                            sql::listed_key("e", *edge) + " = " + key + ")";
+      listed_by_survivor +=
+          " AND NOT EXISTS (SELECT 1" + from +
+          (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") +
+          "o.ctid <> ALL(" + doomed + ") AND " + sql::listed_key("e", *edge) + " = " + key + ")";
     }
     return "SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" + listed_by_doomed + ")" +
            listed_by_survivor;

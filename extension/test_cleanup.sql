@@ -335,6 +335,15 @@ RETURN EXISTS (
               JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum)
            = (SELECT array_agg(c ORDER BY c) FROM unnest(cols) AS c));
 
+-- Does tbl have a GIN index on the expression expr (which then answers @> on it)?
+CREATE FUNCTION test_cleanup._has_gin_index(tbl regclass, expr text)
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN EXISTS (
+    SELECT 1 FROM pg_index i
+     WHERE i.indrelid = tbl AND i.indpred IS NULL AND i.indisvalid
+       AND strpos(test_cleanup._index_shape(pg_get_indexdef(i.indexrelid)),
+                  'usinggin' || test_cleanup._index_shape(expr)) > 0);
+
 -- One row per index a cleanup would use and the database lacks, with the statement that
 -- creates it. Tables are those a cleanup can reach, found as the planner finds them.
 CREATE FUNCTION test_cleanup.advise_indexes()
@@ -408,9 +417,7 @@ BEGIN
         SELECT DISTINCT ON (l.owner, la.expr) l.owner, 'gin, expression',
                format('listed link %s: finds the owners that still list a key', l.listed_link_id),
                format('CREATE INDEX CONCURRENTLY ON %s USING gin ((%s) jsonb_path_ops)', l.owner, la.expr),
-               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.owner AND i.indpred IS NULL
-                          AND strpos(test_cleanup._index_shape(pg_get_indexdef(i.indexrelid)),
-                                     'usinggin' || test_cleanup._index_shape(la.expr)) > 0)
+               test_cleanup._has_gin_index(l.owner, la.expr)
           FROM test_cleanup.listed_link l
          CROSS JOIN LATERAL (SELECT quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path) AS expr) la)
     SELECT c.tbl, c.kind, c.reason, c.statement FROM candidates c

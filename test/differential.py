@@ -62,6 +62,8 @@ class Case:
         self.listed = []  # (dependent, owner, name)
         if with_links and rng.random() < 0.6:
             self.listed.append((rng.randrange(self.n_tables), rng.randrange(self.n_tables), "ls0"))
+        # Half the cases index the lists (GIN): test_cleanup then probes them per key.
+        self.listed_gin = bool(self.listed) and rng.random() < 0.5
         self.rows = [self._rows(t) for t in range(self.n_tables)]
 
     def key_cols(self, t):
@@ -115,6 +117,9 @@ class Case:
             out.append(f"ALTER TABLE {s}.{q(self.names[child])} ADD CONSTRAINT {q(name)} FOREIGN KEY "
                        f"({', '.join(self.fk_cols(name, parent))}) REFERENCES {s}.{q(self.names[parent])} "
                        f"({', '.join(self.key_cols(parent))}) ON DELETE {action};")
+        if self.listed_gin:
+            for _, owner, name in self.listed:
+                out.append(f"CREATE INDEX ON {s}.{q(self.names[owner])} USING gin (({name} -> 'ids') jsonb_path_ops);")
         return out
 
     def dml(self, schema):
