@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <tuple>
 
 #include "sql_text.hpp"
 
@@ -261,12 +262,16 @@ class Planner {
     if (is_root) parts.push_back("SELECT unnest(" + input(inputs, id) + ")");
 
     std::vector<const Edge *> listed;
+    // A link registered where a foreign key already joins the same columns finds the same
+    // rows: read them once.
+    std::set<std::tuple<TableId, std::vector<std::string>, std::vector<std::string>>> joins;
     for (const Edge *edge : dooming_edges_into(id)) {
       if (group.count(edge->owner)) continue;
       if (edge->kind == EdgeKind::listed_link) {
         listed.push_back(edge);
         continue;
       }
+      if (!joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second) continue;
       parts.push_back("SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" +
                       sql::columns("d", edge->dependent_cols) + ") IN (SELECT " +
                       sql::columns("o", edge->owner_cols) + " FROM ONLY " +

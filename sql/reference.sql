@@ -46,3 +46,10 @@ SELECT test_session_id, role_name, application_name, deleted_counts -> 'users' A
 -- The empty string is not "all sessions"; NULL is.
 SELECT test_cleanup('');
 SELECT test_cleanup(NULL) -> 'test_session_id' IS NULL AS no_session_in_result;
+
+-- A link registered over a foreign key's own columns finds the same rows: the plan reads
+-- them once (one join into invoice_notes, not two).
+SELECT test_cleanup.add_link('invoice_notes', '{invoice_id}', 'invoices', '{id}') AS dup_link \gset
+SELECT (length(sql) - length(replace(sql, ' IN (SELECT ', ''))) / length(' IN (SELECT ') AS joins
+  FROM test_cleanup.explain() WHERE stage = 'closure' AND tables = 'public.invoice_notes';
+DELETE FROM test_cleanup.link WHERE link_id = :dup_link;
