@@ -53,3 +53,13 @@ SELECT test_cleanup.add_link('invoice_notes', '{invoice_id}', 'invoices', '{id}'
 SELECT (length(sql) - length(replace(sql, ' IN (SELECT ', ''))) / length(' IN (SELECT ') AS joins
   FROM test_cleanup.explain() WHERE stage = 'closure' AND tables = 'public.invoice_notes';
 DELETE FROM test_cleanup.link WHERE link_id = :dup_link;
+
+-- Small closure steps run without parallel workers; the caller's setting is back after,
+-- inside the caller's transaction too.
+SET max_parallel_workers_per_gather = 3;
+BEGIN;
+SELECT test_cleanup('no_such_session') -> 'deleted_counts' -> 'users' AS users;
+SHOW max_parallel_workers_per_gather;
+COMMIT;
+SHOW max_parallel_workers_per_gather;
+RESET max_parallel_workers_per_gather;
