@@ -110,6 +110,7 @@ class Planner {
     for (const Group &group : owners_first) add_closure_steps(group);
     if (skip_fk_checks_) add_fk_bypass_steps();
     for (const Group &group : delete_groups()) add_remove_step(group);
+    fuse_unread_closures();
     return std::move(plan_);
   }
 
@@ -256,7 +257,7 @@ class Planner {
 
   void add_gather_step(TableId id, const std::set<TableId> &group) {
     std::vector<TableId> inputs;
-    std::vector<std::string> parts;
+    std::vector<std::string> parts, conditions;  // conditions on `d`, a row of `id`
     const bool is_root =
         std::binary_search(catalog_.root_tables.begin(), catalog_.root_tables.end(), id);
     if (is_root) parts.push_back("SELECT unnest(" + input(inputs, id) + ")");
@@ -272,25 +273,27 @@ class Planner {
         continue;
       }
       if (!joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second) continue;
-      parts.push_back("SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" +
-                      sql::columns("d", edge->dependent_cols) + ") IN (SELECT " +
-                      sql::columns("o", edge->owner_cols) + " FROM ONLY " +
-                      table(edge->owner).sql_name + " o WHERE o.ctid = ANY(" +
-                      input(inputs, edge->owner) + "))");
+      conditions.push_back("(" + sql::columns("d", edge->dependent_cols) + ") IN (SELECT " +
+                           sql::columns("o", edge->owner_cols) + " FROM ONLY " +
+                           table(edge->owner).sql_name + " o WHERE o.ctid = ANY(" +
+                           input(inputs, edge->owner) + "))");
     }
-    if (!listed.empty()) parts.push_back(listed_rows(id, listed, inputs));
-    if (parts.size() == (is_root ? 1u : 0u)) return;  // nothing reaches it from outside
+    if (!listed.empty()) conditions.push_back(listed_rows(listed, inputs));
+    if (conditions.empty()) return;  // nothing reaches it from outside
 
+    for (const std::string &condition : conditions)
+      parts.push_back("SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE " + condition);
     std::string sql = "SELECT 0, coalesce(array_agg(s.t), '{}') FROM (";
     for (size_t i = 0; i < parts.size(); ++i) sql += (i ? " UNION " : "") + parts[i];
-    add_step(Stage::closure, {id}, std::move(inputs), sql + ") s(t)");
+    add_step(Stage::closure, {id}, inputs, sql + ") s(t)");
+    if (!is_root) gathers_[id] = Gather{std::move(conditions), std::move(inputs)};
   }
 
-  // Rows of `id` listed by a doomed owner and by no surviving one, across every listed link
+  // Rows `d` listed by a doomed owner and by no surviving one, across every listed link
   // into `id`. Keys are matched by their text form, as JSON holds them. Where a GIN index
   // holds the owners' lists, the survivors are probed per candidate key (may_list) instead
   // of reading every list: without the index, the probe would read them once per key.
-  std::string listed_rows(TableId id, const std::vector<const Edge *> &listed,
+  std::string listed_rows(const std::vector<const Edge *> &listed,
                           std::vector<TableId> &inputs) const {
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
@@ -306,8 +309,7 @@ class Planner {
           (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") +
           "o.ctid <> ALL(" + doomed + ") AND " + sql::listed_key("e", *edge) + " = " + key + ")";
     }
-    return "SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE (" + listed_by_doomed + ")" +
-           listed_by_survivor;
+    return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
 
   // Grows the doomed sets of a group of tables that reference each other (or themselves)
@@ -393,10 +395,51 @@ class Planner {
     add_step(Stage::remove, group, std::move(inputs), "WITH " + deletes + " " + counts);
   }
 
+  // A table whose doomed set no other step reads (no dependents, no SET NULL bookkeeping)
+  // needs no closure step of its own: its delete finds the rows from its owners' doomed
+  // sets directly, one statement and one scan fewer. Its owners are still there then,
+  // unmoved: the delete order puts dependents (and SET NULL referrers) first.
+  void fuse_unread_closures() {
+    for (auto &[id, gather] : gathers_) {
+      auto is_own = [id = id](const Step &step, Stage stage) {
+        return step.stage == stage && step.tables == std::vector<TableId>{id};
+      };
+      bool read = false;
+      for (const Step &step : plan_.steps)
+        if (!is_own(step, Stage::closure) && !is_own(step, Stage::remove) &&
+            std::count(step.inputs.begin(), step.inputs.end(), id))
+          read = true;
+      const bool deleted_alone =
+          std::any_of(plan_.steps.begin(), plan_.steps.end(),
+                      [&](const Step &step) { return is_own(step, Stage::remove); });
+      if (read || !deleted_alone) continue;
+      auto &steps = plan_.steps;
+      steps.erase(std::remove_if(steps.begin(), steps.end(),
+                                 [&](const Step &step) { return is_own(step, Stage::closure); }),
+                  steps.end());
+      for (Step &step : steps) {
+        if (!is_own(step, Stage::remove)) continue;
+        std::string where;
+        for (const std::string &condition : gather.conditions)
+          where += (where.empty() ? "(" : " OR (") + condition + ")";
+        step.inputs = gather.inputs;
+        step.sql = "WITH d0 AS (DELETE FROM ONLY " + table(id).sql_name + " d WHERE " + where +
+                   " RETURNING " + sql::is_marked(table(id), "d") +
+                   " AS marked) SELECT 0, count(*), count(*) FILTER (WHERE NOT marked) FROM d0";
+      }
+    }
+  }
+
+  struct Gather {
+    std::vector<std::string> conditions;  // on `d`, a row of the table; any one dooms it
+    std::vector<TableId> inputs;
+  };
+
   const Catalog &catalog_;
   const bool by_session_;
   const bool skip_fk_checks_;
   std::set<TableId> in_plan_;
+  std::map<TableId, Gather> gathers_;  // closure steps of tables that are not roots
   Plan plan_;
 };
 
