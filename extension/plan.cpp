@@ -291,21 +291,26 @@ class Planner {
 
   // Rows `d` listed by a doomed owner and by no surviving one, across every listed link
   // into `id`. Keys are matched by their text form, as JSON holds them. Where a GIN index
-  // holds the owners' lists, the survivors are probed per candidate key (may_list) instead
-  // of reading every list: without the index, the probe would read them once per key.
+  // holds the owners' lists, the survivors are probed per candidate key (may_list). Without
+  // it every list is read; a single link then reads them once, as a set difference (a
+  // correlated check risks one pass per candidate key: the planner expects 100 elements
+  // per list and rarely hashes them).
   std::string listed_rows(const std::vector<const Edge *> &listed,
                           std::vector<TableId> &inputs) const {
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
       const std::string key = "d." + edge->dependent_cols.at(0) + "::text";
       const std::string doomed = input(inputs, edge->owner);
-      const std::string from = " FROM ONLY " + table(edge->owner).sql_name + " o, " +
+      const std::string keys = "SELECT " + sql::listed_key("e", *edge) + " FROM ONLY " +
+                               table(edge->owner).sql_name + " o, " +
                                sql::json_array_elements("o", *edge) + " e WHERE ";
-      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key +
-                          " IN (SELECT " + sql::listed_key("e", *edge) + from + "o.ctid = ANY(" +
-                          doomed + "))";
+      if (listed.size() == 1 && !edge->owner_lists_indexed)
+        return key + " IN (" + keys + "o.ctid = ANY(" + doomed + ") EXCEPT " + keys +
+               "o.ctid <> ALL(" + doomed + "))";
+      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key + " IN (" +
+                          keys + "o.ctid = ANY(" + doomed + "))";
       listed_by_survivor +=
-          " AND NOT EXISTS (SELECT 1" + from +
+          " AND NOT EXISTS (" + keys +
           (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") +
           "o.ctid <> ALL(" + doomed + ") AND " + sql::listed_key("e", *edge) + " = " + key + ")";
     }
