@@ -119,7 +119,7 @@ class Cleanup {
  private:
   std::int64_t input_rows(const Step &step) const {
     std::int64_t rows = 0;
-    for (TableId id : step.inputs) rows += doomed_rows_.count(id) ? doomed_rows_.at(id) : 0;
+    for (TableId id : step.inputs) rows += array_length(doomed_.at(id));
     return rows;
   }
 
@@ -146,15 +146,10 @@ class Cleanup {
     }
     if (step.stage != Stage::seed && step.stage != Stage::closure && step.stage != Stage::cycle)
       return;
-    for (TableId id : step.tables) {  // a table not mentioned has none
-      doomed_[id] = empty_;
-      doomed_rows_[id] = 0;
-    }
-    for (std::uint64_t row = 0; row < rows; ++row) {
-      const TableId id = step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)));
-      doomed_[id] = spi_.datum_copy_at(row, 1);
-      doomed_rows_[id] = array_length(doomed_[id]);
-    }
+    for (TableId id : step.tables) doomed_[id] = empty_;  // a table not mentioned has none
+    for (std::uint64_t row = 0; row < rows; ++row)
+      doomed_[step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)))] =
+          spi_.datum_copy_at(row, 1);
   }
 
   Datum write_audit_row(const std::string &deleted, const std::string &collateral,
@@ -196,9 +191,8 @@ class Cleanup {
   Spi spi_;
   Catalog catalog_;
   Plan plan_;
-  Datum empty_ = 0;                              // an empty tid[]
-  std::map<TableId, Datum> doomed_;              // tid[] of each plan table's doomed rows
-  std::map<TableId, std::int64_t> doomed_rows_;  // and their number
+  Datum empty_ = 0;                  // an empty tid[]
+  std::map<TableId, Datum> doomed_;  // tid[] of each plan table's doomed rows
   std::map<TableId, TableCounts> counts_;
 };
 

@@ -297,22 +297,27 @@ class Planner {
   // per list and rarely hashes them).
   std::string listed_rows(const std::vector<const Edge *> &listed,
                           std::vector<TableId> &inputs) const {
+    auto key = [](const Edge *edge) { return "d." + edge->dependent_cols.at(0) + "::text"; };
+    auto keys = [this](const Edge *edge) {
+      return "SELECT " + sql::listed_key("e", *edge) + " FROM ONLY " + table(edge->owner).sql_name +
+             " o, " + sql::json_array_elements("o", *edge) + " e WHERE ";
+    };
+    if (listed.size() == 1 && !listed.front()->owner_lists_indexed) {
+      const Edge *edge = listed.front();
+      const std::string doomed = input(inputs, edge->owner);
+      return key(edge) + " IN (" + keys(edge) + "o.ctid = ANY(" + doomed + ") EXCEPT " +
+             keys(edge) + "o.ctid <> ALL(" + doomed + "))";
+    }
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
-      const std::string key = "d." + edge->dependent_cols.at(0) + "::text";
       const std::string doomed = input(inputs, edge->owner);
-      const std::string keys = "SELECT " + sql::listed_key("e", *edge) + " FROM ONLY " +
-                               table(edge->owner).sql_name + " o, " +
-                               sql::json_array_elements("o", *edge) + " e WHERE ";
-      if (listed.size() == 1 && !edge->owner_lists_indexed)
-        return key + " IN (" + keys + "o.ctid = ANY(" + doomed + ") EXCEPT " + keys +
-               "o.ctid <> ALL(" + doomed + "))";
-      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key + " IN (" +
-                          keys + "o.ctid = ANY(" + doomed + "))";
+      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key(edge) +
+                          " IN (" + keys(edge) + "o.ctid = ANY(" + doomed + "))";
       listed_by_survivor +=
-          " AND NOT EXISTS (" + keys +
-          (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") +
-          "o.ctid <> ALL(" + doomed + ") AND " + sql::listed_key("e", *edge) + " = " + key + ")";
+          " AND NOT EXISTS (" + keys(edge) +
+          (edge->owner_lists_indexed ? sql::may_list("o", *edge, key(edge)) + " AND " : "") +
+          "o.ctid <> ALL(" + doomed + ") AND " + sql::listed_key("e", *edge) + " = " + key(edge) +
+          ")";
     }
     return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
@@ -387,17 +392,26 @@ class Planner {
 
   void add_remove_step(const Group &group) {
     std::vector<TableId> inputs;
+    std::vector<std::string> conditions;
+    for (TableId id : group) conditions.push_back("d.ctid = ANY(" + input(inputs, id) + ")");
+    add_step(Stage::remove, group, std::move(inputs), counted_deletes(group, conditions));
+  }
+
+  // One statement deleting the rows `d` of each table of `group` that meet its condition,
+  // and returning (position in group, deleted, of which collateral).
+  std::string counted_deletes(const Group &group,
+                              const std::vector<std::string> &conditions) const {
     std::string deletes, counts;
     for (size_t i = 0; i < group.size(); ++i) {
       const Table &t = table(group[i]);
       const std::string cte = "d" + std::to_string(i);
       deletes += std::string(i ? ", " : "") + cte + " AS (DELETE FROM ONLY " + t.sql_name +
-                 " x WHERE x.ctid = ANY(" + input(inputs, t.id) + ") RETURNING " +
-                 sql::is_marked(t, "x") + " AS marked)";
+                 " d WHERE " + conditions[i] + " RETURNING " + sql::is_marked(t, "d") +
+                 " AS marked)";
       counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
                 ", count(*), count(*) FILTER (WHERE NOT marked) FROM " + cte;
     }
-    add_step(Stage::remove, group, std::move(inputs), "WITH " + deletes + " " + counts);
+    return "WITH " + deletes + " " + counts;
   }
 
   // A table whose doomed set no other step reads (no dependents, no SET NULL bookkeeping)
@@ -428,9 +442,7 @@ class Planner {
         for (const std::string &condition : gather.conditions)
           where += (where.empty() ? "(" : " OR (") + condition + ")";
         step.inputs = gather.inputs;
-        step.sql = "WITH d0 AS (DELETE FROM ONLY " + table(id).sql_name + " d WHERE " + where +
-                   " RETURNING " + sql::is_marked(table(id), "d") +
-                   " AS marked) SELECT 0, count(*), count(*) FILTER (WHERE NOT marked) FROM d0";
+        step.sql = counted_deletes({id}, {where});
       }
     }
   }
