@@ -1,51 +1,113 @@
 #include "catalog.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "errors.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+}
 
 namespace test_cleanup {
 
 namespace {
 
-// Every table named by a rule or by a foreign key, with the names the SQL text needs.
-// Constraints copied onto partitions (conparentid <> 0) are left out: the partitioned
-// parent's constraint stands for them.
+// The tables of the graph: every table named by a rule or by a foreign key, and the
+// inheritance children of root tables (a root rule reaches their rows as a SELECT from the
+// parent does). Foreign keys copied onto partitions (conparentid <> 0) are left out: the
+// partitioned parent's key stands for them. A partition or inheritance child is reported
+// under its topmost ancestor's name unless it has a report key of its own. A table's key
+// is its primary key, else its narrowest valid unique index over NOT NULL columns.
 const char *const kTablesQuery = R"SQL(
-WITH referenced(oid) AS (
+WITH RECURSIVE
+named(oid) AS (
     SELECT tbl::oid FROM test_cleanup.root
     UNION SELECT dependent::oid FROM test_cleanup.link
     UNION SELECT owner::oid FROM test_cleanup.link
     UNION SELECT dependent::oid FROM test_cleanup.listed_link
     UNION SELECT owner::oid FROM test_cleanup.listed_link
     UNION SELECT conrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0
-    UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0)
-SELECT r.oid::int8, c.oid IS NULL,
+    UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0),
+children(oid) AS (
+    SELECT i.inhrelid FROM pg_inherits i JOIN test_cleanup.root r ON r.tbl = i.inhparent
+     WHERE NOT (SELECT relispartition FROM pg_class WHERE oid = i.inhrelid)
+    UNION
+    SELECT i.inhrelid FROM pg_inherits i JOIN children c ON i.inhparent = c.oid
+     WHERE NOT (SELECT relispartition FROM pg_class WHERE oid = i.inhrelid)),
+tables(oid) AS (SELECT oid FROM named UNION SELECT oid FROM children),
+up(oid, top, depth) AS (
+    SELECT oid, oid, 0 FROM tables
+    UNION ALL
+    SELECT up.oid, i.inhparent, up.depth + 1 FROM up JOIN pg_inherits i ON i.inhrelid = up.top)
+SELECT t.oid::int8, c.oid IS NULL,
        quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        n.nspname || '.' || c.relname,
-       coalesce(k.key, c.relname::text),
-       c.relkind::text
-  FROM referenced r
-  LEFT JOIN pg_class c ON c.oid = r.oid
+       coalesce(k.key, (SELECT tc.relname::text FROM up JOIN pg_class tc ON tc.oid = up.top
+                         WHERE up.oid = t.oid ORDER BY up.depth DESC, up.top LIMIT 1)),
+       c.relkind::text,
+       EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = t.oid AND w.ev_type = '4'),
+       key.names, key.types, key.operators
+  FROM tables t
+  LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN test_cleanup.report_key k ON k.tbl = r.oid
+  LEFT JOIN test_cleanup.report_key k ON k.tbl = t.oid
+  LEFT JOIN LATERAL (
+      SELECT array_agg(quote_ident(a.attname) ORDER BY p.i) AS names,
+             array_agg(a.atttypid::int8 ORDER BY p.i) AS types,
+             array_agg(o.amopopr::int8 ORDER BY p.i) AS operators
+        FROM (SELECT x.indexrelid, x.indkey, x.indclass, x.indnkeyatts FROM pg_index x
+               WHERE x.indrelid = t.oid AND x.indisunique AND x.indisvalid AND x.indimmediate
+                 AND x.indpred IS NULL AND x.indexprs IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM unnest((x.indkey::int2[])[0:x.indnkeyatts - 1]) u(attnum)
+                                   JOIN pg_attribute na ON na.attrelid = t.oid AND na.attnum = u.attnum
+                                  WHERE NOT na.attnotnull)
+               ORDER BY x.indisprimary DESC, x.indnkeyatts, x.indexrelid LIMIT 1) ix
+       CROSS JOIN LATERAL unnest((ix.indkey::int2[])[0:ix.indnkeyatts - 1],
+                                 (ix.indclass::oid[])[0:ix.indnkeyatts - 1]) WITH ORDINALITY p(attnum, opclass, i)
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = p.attnum
+        JOIN pg_opclass oc ON oc.oid = p.opclass
+        JOIN pg_amop o ON o.amopfamily = oc.opcfamily AND o.amoplefttype = oc.opcintype
+                      AND o.amoprighttype = oc.opcintype AND o.amopstrategy = 3
+                      AND o.amopmethod = oc.opcmethod) key ON true
  ORDER BY 1)SQL";
 
+// A JSON path as SQL text after a jsonb value: ` OPERATOR(pg_catalog.->) 'public' ...`.
+#define TC_JSON_PATH(path)                                                                      \
+  "coalesce((SELECT string_agg(' OPERATOR(pg_catalog.->) ' || quote_literal(p), '' ORDER BY i)" \
+  " FROM unnest(" path ") WITH ORDINALITY AS u(p, i)), '')"
+
+// Root rules, each also for the inheritance children of its table (which have its columns).
 const char *const kRootsQuery = R"SQL(
-SELECT r.root_id, r.tbl::oid::int8, r.tbl::text, r.col::text,
+WITH RECURSIVE
+rules(root_id, tbl, rule_tbl, col, path) AS (
+    SELECT r.root_id, r.tbl::oid, r.tbl::text, r.col, r.path FROM test_cleanup.root r
+    UNION
+    SELECT r.root_id, i.inhrelid, r.rule_tbl, r.col, r.path
+      FROM rules r JOIN pg_inherits i ON i.inhparent = r.tbl
+     WHERE NOT (SELECT relispartition FROM pg_class WHERE oid = i.inhrelid))
+SELECT r.root_id, r.tbl::int8, r.rule_tbl, r.col::text,
        a.attnum IS NOT NULL, coalesce(a.atttypid = 'jsonb'::regtype, false),
-       quote_ident(r.col) || test_cleanup._json_path_sql(r.path)
-  FROM test_cleanup.root r
+       quote_ident(r.col) || )SQL" TC_JSON_PATH("r.path") R"SQL(
+  FROM rules r
   LEFT JOIN pg_attribute a
          ON a.attrelid = r.tbl AND a.attname = r.col AND a.attnum > 0 AND NOT a.attisdropped
- ORDER BY r.root_id)SQL";
+ ORDER BY r.root_id, r.tbl)SQL";
 
-// One row per edge and key column position, ordered so an edge's rows are adjacent.
+// One row per edge and key column position, ordered so an edge's rows are adjacent. The
+// operator is a foreign key's own (PK = FK) equality, 0 for the owner type's default.
 const char *const kEdgesQuery = R"SQL(
 SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
        con.conrelid::int8, con.confrelid::int8, con.confdeltype::text,
        quote_ident(ca.attname), quote_ident(pa.attname), NULL, NULL, k.i,
-       coalesce(cardinality(con.confdelsetcols), 0) > 0, false
+       coalesce(cardinality(con.confdelsetcols), 0) > 0, false,
+       ca.atttypid::int8, pa.atttypid::int8, con.conpfeqop[k.i]::int8
   FROM pg_constraint con
  CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(ck, pk, i)
   JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.ck
@@ -54,22 +116,82 @@ SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
 UNION ALL
 SELECT 'l', l.link_id, 'link ' || l.link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
-       quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false, false
+       quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false, false,
+       da.atttypid::int8, oa.atttypid::int8, 0
   FROM test_cleanup.link l
  CROSS JOIN LATERAL unnest(l.dependent_cols, l.owner_cols) WITH ORDINALITY AS k(dc, oc, i)
+  LEFT JOIN pg_attribute da ON da.attrelid = l.dependent AND da.attname = k.dc AND NOT da.attisdropped
+  LEFT JOIN pg_attribute oa ON oa.attrelid = l.owner AND oa.attname = k.oc AND NOT oa.attisdropped
 UNION ALL
 SELECT 'L', l.listed_link_id, 'listed link ' || l.listed_link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
        quote_ident(l.dependent_col), quote_ident(l.owner_col),
-       test_cleanup._json_path_sql(l.array_path), quote_literal(l.element_key), 1, false,
-       test_cleanup._has_gin_index(l.owner, quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path))
+       )SQL" TC_JSON_PATH("l.array_path") R"SQL(, quote_literal(l.element_key), 1, false,
+       test_cleanup._has_gin_index(l.owner, quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path)),
+       da.atttypid::int8, 'jsonb'::regtype::int8, 0
   FROM test_cleanup.listed_link l
+  LEFT JOIN pg_attribute da ON da.attrelid = l.dependent AND da.attname = l.dependent_col AND NOT da.attisdropped
  ORDER BY 1, 2, 11)SQL";
 
-EdgeKind edge_kind(const std::string &code) {
-  if (code == "f") return EdgeKind::foreign_key;
-  if (code == "l") return EdgeKind::link;
-  return EdgeKind::listed_link;
+// Partitions and their parents, to connect a partition the graph names to its nearest
+// partitioned ancestor that the graph names too.
+const char *const kPartitionsQuery = R"SQL(
+SELECT i.inhrelid::int8, i.inhparent::int8
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE c.relispartition)SQL";
+
+#undef TC_JSON_PATH
+
+// `OPERATOR(schema.name)` for an operator, as PostgreSQL's own foreign key queries write it.
+std::string qualified_operator(Oid opr) {
+  const char *text = pg_call([opr]() -> const char * {
+    HeapTuple tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
+    if (!HeapTupleIsValid(tuple)) return nullptr;
+    Form_pg_operator form = reinterpret_cast<Form_pg_operator>(GETSTRUCT(tuple));
+    const char *name =
+        psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(form->oprnamespace)),
+                 NameStr(form->oprname));
+    ReleaseSysCache(tuple);
+    return name;
+  });
+  if (!text) throw std::runtime_error("operator " + std::to_string(opr) + " not found");
+  return text;
+}
+
+// A column with its equality: `opr` when given, else its type's default equality.
+Column make_column(const std::string &name, Oid type, Oid opr, const std::string &table) {
+  if (opr == InvalidOid)
+    opr = pg_call([type] { return lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr; });
+  if (opr == InvalidOid)
+    throw UserError("42883",
+                    "test_cleanup: column " + name + " of \"" + table +
+                        "\" has a type without an equality operator",
+                    "Rows are matched by their key and link columns, which must be comparable.",
+                    "Use a key or link column of a type with a default btree operator class.");
+  return Column{name, type, qualified_operator(opr)};
+}
+
+std::vector<std::string> text_array(Spi &spi, std::uint64_t row, int col) {
+  std::vector<std::string> items;
+  if (spi.is_null(row, col)) return items;
+  std::string text = spi.text_at(row, col);  // {a,b} as array_out writes it
+  std::string item;
+  bool quoted = false;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted && c == '\\') {
+      item += text[++i];
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      items.push_back(item);
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  items.push_back(item);
+  return items;
 }
 
 void load_tables(Spi &spi, Catalog &catalog) {
@@ -89,6 +211,26 @@ void load_tables(Spi &spi, Catalog &catalog) {
     table.display_name = spi.text_at(row, 3);
     table.report_key = spi.text_at(row, 4);
     table.relkind = spi.text_at(row, 5).at(0);
+    table.has_delete_rules = spi.text_at(row, 6) == "t";
+    const std::vector<std::string> names = text_array(spi, row, 7);
+    const std::vector<std::string> types = text_array(spi, row, 8);
+    const std::vector<std::string> operators = text_array(spi, row, 9);
+    for (size_t i = 0; i < names.size(); ++i)
+      table.key.push_back(make_column(names[i], static_cast<Oid>(std::stoul(types[i])),
+                                      static_cast<Oid>(std::stoul(operators[i])),
+                                      table.display_name));
+  }
+}
+
+// A table without a usable key is named by its physical address; a partitioned one by
+// (tableoid, ctid), since each partition has its own heap.
+void add_physical_keys(Catalog &catalog) {
+  for (auto &[id, table] : catalog.tables) {
+    if (!table.key.empty()) continue;
+    table.by_ctid = true;
+    if (table.relkind == 'p')
+      table.key.push_back(make_column("tableoid", OIDOID, InvalidOid, table.display_name));
+    table.key.push_back(make_column("ctid", TIDOID, TIDEqualOperator, table.display_name));
   }
 }
 
@@ -113,6 +255,12 @@ void load_roots(Spi &spi, Catalog &catalog) {
                             catalog.root_tables.end());
 }
 
+EdgeKind edge_kind(const std::string &code) {
+  if (code == "f") return EdgeKind::foreign_key;
+  if (code == "l") return EdgeKind::link;
+  return EdgeKind::listed_link;
+}
+
 void load_edges(Spi &spi, Catalog &catalog) {
   const std::uint64_t rows = spi.run(kEdgesQuery);
   std::string previous;
@@ -133,8 +281,49 @@ void load_edges(Spi &spi, Catalog &catalog) {
       catalog.edges.push_back(std::move(edge));
       previous = key;
     }
-    catalog.edges.back().dependent_cols.push_back(spi.text_at(row, 6));
-    catalog.edges.back().owner_cols.push_back(spi.text_at(row, 7));
+    Edge &edge = catalog.edges.back();
+    if (spi.is_null(row, 13) || spi.is_null(row, 14))
+      throw UserError("42703", "test_cleanup: a column of " + edge.name + " no longer exists", "",
+                      "Remove the rule with SELECT test_cleanup.remove_rules(...) and "
+                      "register it again.");
+    const auto dependent_type = static_cast<Oid>(spi.int64_at(row, 13));
+    const auto owner_type = static_cast<Oid>(spi.int64_at(row, 14));
+    const auto opr = static_cast<Oid>(spi.int64_at(row, 15));
+    const std::string &owner_name = catalog.tables.at(edge.owner).display_name;
+    edge.dependent_cols.push_back(Column{spi.text_at(row, 6), dependent_type, ""});
+    edge.owner_cols.push_back(edge.kind == EdgeKind::listed_link
+                                  ? Column{spi.text_at(row, 7), owner_type, ""}
+                                  : make_column(spi.text_at(row, 7), owner_type, opr, owner_name));
+  }
+}
+
+// A partition the graph names (a foreign key declared on it or pointing at it, a rule) and
+// its nearest partitioned ancestor the graph names hold the same rows: each one's doomed
+// rows doom the other's, matched by the ancestor's key (which spans the whole tree).
+void add_partition_edges(Spi &spi, Catalog &catalog) {
+  const std::uint64_t rows = spi.run(kPartitionsQuery);
+  std::map<TableId, TableId> parent;
+  for (std::uint64_t row = 0; row < rows; ++row)
+    parent[static_cast<TableId>(spi.int64_at(row, 0))] = static_cast<TableId>(spi.int64_at(row, 1));
+  for (const auto &[id, table] : catalog.tables) {
+    TableId ancestor = id;
+    do {
+      auto up = parent.find(ancestor);
+      ancestor = up == parent.end() ? 0 : up->second;
+    } while (ancestor && !catalog.tables.count(ancestor));
+    if (!ancestor) continue;
+    const std::vector<Column> &key = catalog.tables.at(ancestor).key;
+    for (const auto &[dependent, owner] : {std::pair{id, ancestor}, std::pair{ancestor, id}}) {
+      Edge edge;
+      edge.kind = EdgeKind::partition;
+      edge.name =
+          "partition " + table.display_name + " of " + catalog.tables.at(ancestor).display_name;
+      edge.dependent = dependent;
+      edge.owner = owner;
+      edge.dependent_cols = key;
+      edge.owner_cols = key;
+      catalog.edges.push_back(std::move(edge));
+    }
   }
 }
 
@@ -143,8 +332,10 @@ void load_edges(Spi &spi, Catalog &catalog) {
 Catalog load_catalog(Spi &spi) {
   Catalog catalog;
   load_tables(spi, catalog);
+  add_physical_keys(catalog);
   load_roots(spi, catalog);
   load_edges(spi, catalog);
+  add_partition_edges(spi, catalog);
   return catalog;
 }
 

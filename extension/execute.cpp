@@ -7,6 +7,7 @@
 #include "execute.hpp"
 
 #include "catalog.hpp"
+#include "errors.hpp"
 #include "plan.hpp"
 #include "spi.hpp"
 
@@ -14,6 +15,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 }
 
 namespace test_cleanup {
@@ -48,6 +50,24 @@ void add_stage_to_detail(ErrorData *edata, const Catalog &catalog, const Step &s
 constexpr std::int64_t kParallelFromRows = 1000;
 const char *const kParallelSetting = "max_parallel_workers_per_gather";
 
+// The search_path user triggers see while the cleanup's statements run: the database's
+// own (ALTER DATABASE ... SET search_path), else the server's configuration file's, else
+// the built-in default; never one the caller or the caller's role set. The cleanup's own
+// statements are schema-qualified throughout, so this path reaches only user code.
+const char *const kDatabaseSearchPathQuery = R"SQL(
+SELECT coalesce(
+    (SELECT pg_catalog.substr(c, 13)
+       FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+      WHERE s.setrole OPERATOR(pg_catalog.=) 0
+        AND s.setdatabase OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
+                                                   WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+        AND pg_catalog.starts_with(c, 'search_path=')),
+    (SELECT f.setting FROM pg_catalog.pg_file_settings f
+      WHERE f.name OPERATOR(pg_catalog.=) 'search_path' AND f.applied
+      ORDER BY f.seqno DESC LIMIT 1),
+    (SELECT boot_val FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) 'search_path')))SQL";
+const char *const kOwnSearchPath = "pg_catalog, pg_temp";
+
 std::int64_t array_length(Datum array) {
   return pg_call([array] {
     ArrayType *a = DatumGetArrayTypeP(array);
@@ -67,6 +87,13 @@ struct TableCounts {
   std::int64_t collateral = 0;
 };
 
+// A table's doomed rows: one array per carried column, row i across them.
+struct Doomed {
+  std::vector<Datum> arrays;
+  std::vector<Oid> array_types;
+  std::int64_t rows = 0;
+};
+
 class Cleanup {
  public:
   explicit Cleanup(const CleanupRequest &request) : request_(request) {}
@@ -76,18 +103,24 @@ class Cleanup {
     spi_.connect();
     catalog_ = load_catalog(spi_);
     plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr, request_.skip_fk_checks});
+    for (TableId id : plan_.tables) doomed_[id] = no_rows(id);
 
-    empty_ = pg_call([] { return PointerGetDatum(construct_empty_array(TIDOID)); });
-    for (TableId id : plan_.tables) doomed_[id] = empty_;
+    spi_.run(kDatabaseSearchPathQuery);
+    const std::string search_path = spi_.text_at(0, 0);
     const std::string parallel =
         pg_call([] { return GetConfigOption(kParallelSetting, false, false); });
+    set_local("search_path", search_path.c_str());
     for (const Step &step : plan_.steps) {
-      const bool serial = (step.stage == Stage::closure || step.stage == Stage::cycle) &&
-                          input_rows(step) < kParallelFromRows;
+      // Cost follows the work: a step whose every input is empty has nothing to find.
+      const std::int64_t rows = input_rows(step);
+      if (!step.inputs.empty() && rows == 0) continue;
+      const bool serial =
+          (step.stage == Stage::closure || step.stage == Stage::cycle) && rows < kParallelFromRows;
       if (serial) set_local(kParallelSetting, "0");
       run_step(step);
       if (serial) set_local(kParallelSetting, parallel.c_str());
     }
+    set_local("search_path", kOwnSearchPath);
 
     nlohmann::json deleted = nlohmann::json::object(), collateral = nlohmann::json::object();
     for (TableId id : plan_.tables) {
@@ -117,9 +150,28 @@ class Cleanup {
   }
 
  private:
+  Doomed no_rows(TableId id) const {
+    Doomed doomed;
+    for (const Column &col : plan_.carried.at(id)) {
+      const Oid element = col.type;
+      const Oid array_type = pg_call([element] { return get_array_type(element); });
+      if (array_type == InvalidOid)
+        throw UserError("42804",
+                        "test_cleanup: column " + col.name + " of \"" +
+                            catalog_.tables.at(id).display_name +
+                            "\" has a type without an array type",
+                        "Doomed rows are passed between statements as arrays of their key and "
+                        "link columns.");
+      doomed.array_types.push_back(array_type);
+      doomed.arrays.push_back(
+          pg_call([element] { return PointerGetDatum(construct_empty_array(element)); }));
+    }
+    return doomed;
+  }
+
   std::int64_t input_rows(const Step &step) const {
     std::int64_t rows = 0;
-    for (TableId id : step.inputs) rows += array_length(doomed_.at(id));
+    for (TableId id : step.inputs) rows += doomed_.at(id).rows;
     return rows;
   }
 
@@ -127,7 +179,11 @@ class Cleanup {
     SpiParams params;
     params.add_text(&request_.marker);
     params.add_text(request_.session);
-    for (TableId id : step.inputs) params.add(TIDARRAYOID, doomed_.at(id));
+    for (TableId id : step.inputs) {
+      const Doomed &doomed = doomed_.at(id);
+      for (size_t i = 0; i < doomed.arrays.size(); ++i)
+        params.add(doomed.array_types[i], doomed.arrays[i]);
+    }
 
     std::uint64_t rows = 0;
     try {
@@ -136,20 +192,73 @@ class Cleanup {
       add_stage_to_detail(error.edata(), catalog_, step);
       throw;
     }
-    if (step.stage == Stage::remove) {
-      for (std::uint64_t row = 0; row < rows; ++row) {
-        const TableId id = step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)));
-        counts_[id].deleted += spi_.int64_at(row, 1);
-        counts_[id].collateral += spi_.int64_at(row, 2);
-      }
-      return;
+    switch (step.result) {
+      case Result::none:
+        return;
+      case Result::counts:
+        return add_counts(step, rows);
+      case Result::doomed:
+        return read_doomed(step);
+      case Result::leftovers:
+        return check_leftovers(step);
     }
-    if (step.stage != Stage::seed && step.stage != Stage::closure && step.stage != Stage::cycle)
-      return;
-    for (TableId id : step.tables) doomed_[id] = empty_;  // a table not mentioned has none
-    for (std::uint64_t row = 0; row < rows; ++row)
-      doomed_[step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)))] =
-          spi_.datum_copy_at(row, 1);
+  }
+
+  void read_doomed(const Step &step) {
+    int col = 0;
+    for (TableId id : step.tables) {
+      Doomed &doomed = doomed_.at(id);
+      const std::vector<Column> &carried = plan_.carried.at(id);
+      for (size_t i = 0; i < doomed.arrays.size(); ++i, ++col) {
+        const Oid element = carried[i].type;
+        doomed.arrays[i] =
+            spi_.is_null(0, col)  // array_agg of no rows
+                ? pg_call([element] { return PointerGetDatum(construct_empty_array(element)); })
+                : spi_.datum_copy_at(0, col);
+      }
+      doomed.rows = doomed.arrays.empty() ? 0 : array_length(doomed.arrays[0]);
+    }
+  }
+
+  void add_counts(const Step &step, std::uint64_t rows) {
+    for (std::uint64_t row = 0; row < rows; ++row) {
+      const TableId id = step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)));
+      const std::int64_t deleted = spi_.int64_at(row, 1);
+      counts_[id].deleted += deleted;
+      counts_[id].collateral += spi_.int64_at(row, 2);
+      // Rows named by their physical address: one that a trigger updated has moved, and
+      // the verify step cannot see that it survived. Every doomed row must be found.
+      const Table &table = catalog_.tables.at(id);
+      if (table.by_ctid && step.tables.size() == 1 && deleted < doomed_.at(id).rows)
+        throw UserError(
+            "55000",
+            "test_cleanup: " + std::to_string(doomed_.at(id).rows - deleted) +
+                " doomed row(s) of \"" + table.display_name +
+                "\" changed before they could be deleted",
+            "The table has no primary key or unique key over NOT NULL columns, so its rows are "
+            "named by their physical address (ctid), and something (a trigger, a concurrent "
+            "writer) updated or deleted some of them during the cleanup; test_cleanup stage \"" +
+                std::string(stage_name(step.stage)) + "\" on " + table.display_name +
+                "; nothing was deleted.",
+            "Give the table a primary key; then its rows are named by key and found wherever "
+            "an update moves them.");
+    }
+  }
+
+  void check_leftovers(const Step &step) {
+    const std::int64_t left = spi_.int64_at(0, 0);
+    if (left == 0) return;
+    const Table &table = catalog_.tables.at(step.tables.at(0));
+    throw UserError(
+        "55000",
+        "test_cleanup: " + std::to_string(left) + " doomed row(s) of \"" + table.display_name +
+            "\" still exist after the deletes",
+        "Keys: " + spi_.text_at(0, 1) +
+            ". A trigger or rule kept them (a BEFORE DELETE trigger returning NULL, a DO "
+            "INSTEAD rule) or a trigger re-created them; test_cleanup stage \"verify\" on " +
+            table.display_name + "; nothing was deleted.",
+        "Check the triggers and rules on \"" + table.display_name +
+            "\": a cleanup either removes every doomed row or nothing.");
   }
 
   Datum write_audit_row(const std::string &deleted, const std::string &collateral,
@@ -191,8 +300,7 @@ class Cleanup {
   Spi spi_;
   Catalog catalog_;
   Plan plan_;
-  Datum empty_ = 0;                  // an empty tid[]
-  std::map<TableId, Datum> doomed_;  // tid[] of each plan table's doomed rows
+  std::map<TableId, Doomed> doomed_;
   std::map<TableId, TableCounts> counts_;
 };
 

@@ -1,6 +1,7 @@
 // The schema graph a cleanup works on: tables, the rules that mark their rows, and the
-// edges (foreign keys and registered links) along which deletion spreads. Plain C++ data,
-// no PostgreSQL headers, so the planner can be built and reasoned about on its own.
+// edges (foreign keys, registered links, partition membership) along which deletion
+// spreads. Plain C++ data, no PostgreSQL headers, so the planner can be built and reasoned
+// about on its own.
 #pragma once
 
 #include <cstdint>
@@ -11,38 +12,65 @@
 namespace test_cleanup {
 
 using TableId = std::uint32_t;  // the table's OID
+using TypeId = std::uint32_t;   // a type's OID
+
+// A column as a plan compares it: its quoted name (or a system column: ctid, tableoid),
+// its type, and the equality operator that decides whether two values name the same row,
+// schema-qualified as `OPERATOR(pg_catalog.=)` so no search_path can substitute another.
+struct Column {
+  std::string name;
+  TypeId type = 0;
+  std::string equals;
+
+  bool operator==(const Column &other) const { return name == other.name; }
+  bool operator<(const Column &other) const { return name < other.name; }
+};
 
 struct Table {
   TableId id = 0;
   std::string sql_name;      // schema-qualified and quoted, ready for SQL text
   std::string display_name;  // schema.table as a person reads it
   std::string report_key;    // the key it is counted under in deleted_counts
-  char relkind = 'r';
-  // One SQL expression per root rule, relative to the row (e.g. `"payloads" -> 'public'
-  // -> 'test_metadata'`): each yields the test-metadata object of a row. Empty for tables
-  // that are not roots.
+  char relkind = 'r';        // 'r' ordinary table, 'p' partitioned table
+  // Ordinary tables are read with ONLY: an inheritance child is a table of its own here,
+  // as it is for foreign keys. A partitioned table is read whole (its partitions' rows are
+  // its rows).
+  bool only() const { return relkind == 'r'; }
+  // ON DELETE rules rewrite a DELETE: it cannot sit in a WITH or return rows, so such a
+  // table is counted first and deleted by a plain statement.
+  bool has_delete_rules = false;
+  // How a row is named across statements: the primary key, else a unique key over NOT
+  // NULL columns, else (by_ctid) its physical address, with tableoid where a partitioned
+  // table spans several heaps.
+  std::vector<Column> key;
+  bool by_ctid = false;
+  // One SQL expression per root rule, relative to the row (e.g. `"payloads" OPERATOR(
+  // pg_catalog.->) 'public'`): each yields the test-metadata object of a row. Empty for
+  // tables that are not roots.
   std::vector<std::string> metadata_objects;
 };
 
-enum class EdgeKind { foreign_key, link, listed_link };
+enum class EdgeKind { foreign_key, link, listed_link, partition };
 
-// dependent -> owner: a dependent row refers to (or, for listed links, is listed by) an
-// owner row.
+// dependent -> owner: a dependent row refers to (or, for listed links, is listed by; for
+// partition edges, is the same row as) an owner row.
 struct Edge {
   EdgeKind kind = EdgeKind::foreign_key;
-  std::string name;  // constraint name, or "link 3" / "listed link 2"
+  std::string name;  // constraint name, or "link 3" / "listed link 2" / "partition of"
   TableId dependent = 0;
   TableId owner = 0;
   // ON DELETE action of a foreign key, as in pg_constraint.confdeltype:
   // a = no action, r = restrict, c = cascade, n = set null, d = set default.
-  // Links behave like cascade.
+  // Links and partition edges behave like cascade.
   char on_delete = 'c';
-  // Quoted column names, position by position. For listed links: the dependent's key
-  // column, and the owner's jsonb column.
-  std::vector<std::string> dependent_cols;
-  std::vector<std::string> owner_cols;
-  // Listed links only: the JSON path (as `-> 'a' -> 'b'`) after the owner column where the
-  // array sits, and the quoted key read from each element (empty: the element itself).
+  // Position by position. `equals` of an owner column is the edge's own equality (a
+  // foreign key's, else the owner type's). For listed links: the dependent's key column,
+  // and the owner's jsonb column.
+  std::vector<Column> dependent_cols;
+  std::vector<Column> owner_cols;
+  // Listed links only: the JSON path (as ` OPERATOR(pg_catalog.->) 'a'`) after the owner
+  // column where the array sits, and the quoted key read from each element (empty: the
+  // element itself).
   std::string array_path;
   std::string element_key;
   // Listed links only: a GIN index on the owner's array answers containment (@>), so the
@@ -69,7 +97,7 @@ struct Catalog {
 struct Request {
   bool all_sessions = true;
   // test_cleanup.skip_fk_checks: delete with PostgreSQL's foreign key triggers off, after
-  // locking every doomed row; SET NULL / SET DEFAULT are then applied by the plan itself.
+  // locking the tables it writes; SET NULL / SET DEFAULT are then applied by the plan.
   bool skip_fk_checks = false;
 };
 

@@ -1,8 +1,10 @@
 // Plans a cleanup: which tables can lose rows, in which order their doomed sets are
-// computed (owners first), and in which order rows are deleted (dependents first). Tables
-// that reference each other form a strongly connected group: their doomed sets grow in one
-// recursive statement and their rows go in one statement, so cycles terminate and foreign
-// key checks (which run at the end of a statement) see a consistent state.
+// computed (owners first), and in which order rows are deleted (dependents first). A
+// doomed set names rows by key values (see Table::key), so a row that a trigger updates
+// before its turn is still found. Tables that reference each other form a strongly
+// connected group: their doomed sets grow in one recursive statement and their rows go in
+// one statement, so cycles terminate and foreign key checks (which run at the end of a
+// statement) see a consistent state.
 #include "plan.hpp"
 
 #include <algorithm>
@@ -30,6 +32,8 @@ const char *stage_name(Stage stage) {
       return "delete";
     case Stage::set_null:
       return "set null";
+    case Stage::verify:
+      return "verify";
   }
   return "unknown";
 }
@@ -85,6 +89,41 @@ class GroupFinder {
   std::vector<Group> groups_;
 };
 
+// The parameters of one step: each input table's carried columns, in order.
+class Inputs {
+ public:
+  explicit Inputs(const std::map<TableId, std::vector<Column>> &carried) : carried_(carried) {}
+
+  // The $n of each carried column of `id` (added on first use).
+  const std::vector<std::string> &of(TableId id) {
+    auto found = params_.find(id);
+    if (found != params_.end()) return found->second;
+    tables_.push_back(id);
+    std::vector<std::string> &params = params_[id];
+    for (size_t i = 0; i < carried_.at(id).size(); ++i)
+      params.push_back("$" + std::to_string(next_++));
+    return params;
+  }
+
+  // The $n of the carried columns of `id` named like `cols`, position by position.
+  std::vector<std::string> of(TableId id, const std::vector<Column> &cols) {
+    const std::vector<std::string> &params = of(id);
+    const std::vector<Column> &carried = carried_.at(id);
+    std::vector<std::string> picked;
+    for (const Column &col : cols)
+      picked.push_back(params.at(std::find(carried.begin(), carried.end(), col) - carried.begin()));
+    return picked;
+  }
+
+  std::vector<TableId> tables() const { return tables_; }
+
+ private:
+  const std::map<TableId, std::vector<Column>> &carried_;
+  std::map<TableId, std::vector<std::string>> params_;
+  std::vector<TableId> tables_;
+  int next_ = kFirstInputParam;
+};
+
 class Planner {
  public:
   Planner(const Catalog &catalog, const Request &request)
@@ -99,7 +138,7 @@ class Planner {
                       "been registered as carrying it.",
                       "Register one with SELECT test_cleanup.add_root('users', 'test_metadata');");
     find_plan_tables();
-    check_plan_tables();
+    find_carried_columns();
 
     std::vector<Group> owners_first = closure_groups();
     for (const Group &group : owners_first)
@@ -109,14 +148,16 @@ class Planner {
     for (TableId root : catalog_.root_tables) add_seed_step(root);
     for (const Group &group : owners_first) add_closure_steps(group);
     if (skip_fk_checks_) add_fk_bypass_steps();
-    for (const Group &group : delete_groups()) add_remove_step(group);
+    for (const Group &group : delete_groups()) add_remove_steps(group);
     fuse_unread_closures();
+    for (TableId id : plan_.tables) add_verify_step(id);
     return std::move(plan_);
   }
 
  private:
   const Table &table(TableId id) const { return catalog_.tables.at(id); }
   bool in_plan(TableId id) const { return in_plan_.count(id) > 0; }
+  const std::vector<Column> &carried(TableId id) const { return plan_.carried.at(id); }
 
   // Edges whose both ends are in the plan and along which deletion spreads.
   std::vector<const Edge *> dooming_edges_into(TableId dependent) const {
@@ -139,15 +180,17 @@ class Planner {
     }
   }
 
-  void check_plan_tables() const {
+  // A doomed row carries its key, and every column a dependent is matched on (a foreign
+  // key may reference a unique key other than the one rows are named by).
+  void find_carried_columns() {
     for (TableId id : in_plan_) {
-      const Table &t = table(id);
-      if (t.relkind == 'r') continue;
-      throw UserError("0A000", "test_cleanup: table \"" + t.display_name + "\" cannot be cleaned",
-                      std::string("It is reached by a rule or foreign key, but it is a ") +
-                          (t.relkind == 'p' ? "partitioned table" : "relation of another kind") +
-                          "; test_cleanup deletes from ordinary tables only.",
-                      "Remove the rule that reaches it, or clean it outside test_cleanup.");
+      std::vector<Column> cols = table(id).key;
+      for (const Edge &edge : catalog_.edges) {
+        if (edge.owner != id || edge.kind == EdgeKind::listed_link) continue;
+        for (const Column &col : edge.owner_cols)
+          if (std::find(cols.begin(), cols.end(), col) == cols.end()) cols.push_back(col);
+      }
+      plan_.carried[id] = std::move(cols);
     }
   }
 
@@ -167,7 +210,7 @@ class Planner {
 
   // Groups of tables that must lose their rows in one statement, dependents' groups first.
   // Every foreign key counts here, SET NULL too: deleting an owner first would let
-  // PostgreSQL update (and so move) a doomed dependent row before we delete it.
+  // PostgreSQL update a doomed dependent row before we delete it.
   std::vector<Group> delete_groups() const {
     GroupFinder finder([this](TableId owner) {
       std::vector<TableId> next;
@@ -183,23 +226,43 @@ class Planner {
     return std::vector<TableId>(in_plan_.begin(), in_plan_.end());
   }
 
-  void add_step(Stage stage, std::vector<TableId> tables, std::vector<TableId> inputs,
-                std::string sql) {
-    plan_.steps.push_back(Step{stage, std::move(tables), std::move(inputs), std::move(sql)});
+  void add_step(Stage stage, Result result, std::vector<TableId> tables,
+                std::vector<TableId> inputs, std::string sql) {
+    plan_.steps.push_back(
+        Step{stage, result, std::move(tables), std::move(inputs), std::move(sql)});
   }
 
-  // The parameter that carries the doomed rows of `id` in the step being built.
-  std::string input(std::vector<TableId> &inputs, TableId id) const {
-    inputs.push_back(id);
-    return "$" + std::to_string(kFirstInputParam + static_cast<int>(inputs.size()) - 1);
+  // True for the rows `alias` of `id` that are among its doomed rows.
+  std::string own_rows(TableId id, const std::string &alias, Inputs &inputs) const {
+    const std::vector<Column> &key = table(id).key;
+    return sql::match(alias, key, key, inputs.of(id, key));
+  }
+
+  // True for the rows `alias` of the edge's dependent whose owner row is doomed.
+  std::string owned_rows(const Edge &edge, const std::string &alias, Inputs &inputs) const {
+    return sql::match(alias, edge.dependent_cols, edge.owner_cols,
+                      inputs.of(edge.owner, edge.owner_cols));
+  }
+
+  // `SELECT pg_catalog.array_agg(s.c0), ... FROM (rows) s(c0, ...)`: one array per carried
+  // column of `id`, from a query yielding those columns.
+  std::string aggregate(TableId id, const std::string &rows) const {
+    std::string aggregates, names;
+    for (size_t i = 0; i < carried(id).size(); ++i) {
+      const std::string name = "c" + std::to_string(i);
+      aggregates += (i ? ", " : "") + std::string("pg_catalog.array_agg(s.") + name + ")";
+      names += (i ? ", " : "") + name;
+    }
+    return "SELECT " + aggregates + " FROM (" + rows + ") s(" + names + ")";
   }
 
   void add_lock_steps() {
     // One cleanup per session at a time; cleaning everything excludes all others.
-    add_step(Stage::lock, {}, {},
-             by_session_ ? "SELECT pg_advisory_xact_lock_shared(" + sql::kLockSpace +
-                               ", 0), pg_advisory_xact_lock(" + sql::kLockSpace + ", hashtext($2))"
-                         : "SELECT pg_advisory_xact_lock(" + sql::kLockSpace + ", 0)");
+    add_step(Stage::lock, Result::none, {}, {},
+             by_session_ ? "SELECT pg_catalog.pg_advisory_xact_lock_shared(" + sql::kLockSpace +
+                               ", 0), pg_catalog.pg_advisory_xact_lock(" + sql::kLockSpace +
+                               ", pg_catalog.hashtext($2))"
+                         : "SELECT pg_catalog.pg_advisory_xact_lock(" + sql::kLockSpace + ", 0)");
 
     // Row locks keep new children away from doomed owners only where a foreign key
     // checks. Tables that point at their owner without one, and owners whose JSON lists
@@ -218,17 +281,20 @@ class Planner {
     if (skip_fk_checks_) guarded.insert(in_plan_.begin(), in_plan_.end());
     if (guarded.empty()) return;
     std::string names;
-    for (TableId id : guarded) names += (names.empty() ? "" : ", ") + table(id).sql_name;
-    add_step(Stage::lock, std::vector<TableId>(guarded.begin(), guarded.end()), {},
-             "LOCK TABLE ONLY " + names + " IN SHARE ROW EXCLUSIVE MODE");
+    for (TableId id : guarded)
+      names += (names.empty() ? "" : ", ") + std::string(table(id).only() ? "ONLY " : "") +
+               table(id).sql_name;
+    add_step(Stage::lock, Result::none, std::vector<TableId>(guarded.begin(), guarded.end()), {},
+             "LOCK TABLE " + names + " IN SHARE ROW EXCLUSIVE MODE");
   }
 
   void add_seed_step(TableId root) {
     const Table &t = table(root);
-    add_step(Stage::seed, {root}, {},
-             "SELECT 0, coalesce(array_agg(s.ctid), '{}') FROM (SELECT x.ctid FROM ONLY " +
-                 t.sql_name + " x WHERE " + sql::metadata_match(t, "x", by_session_) +
-                 " FOR UPDATE OF x) s");
+    // Inheritance children have root rules of their own (see the catalog): ONLY here.
+    add_step(Stage::seed, Result::doomed, {root}, {},
+             aggregate(root, "SELECT " + sql::columns("x", carried(root)) + " FROM " +
+                                 sql::from(t, "x") + " WHERE " +
+                                 sql::metadata_match(t, "x", by_session_) + " FOR UPDATE OF x"));
   }
 
   void add_closure_steps(const Group &group) {
@@ -256,16 +322,16 @@ class Planner {
   }
 
   void add_gather_step(TableId id, const std::set<TableId> &group) {
-    std::vector<TableId> inputs;
+    Inputs inputs(plan_.carried);
     std::vector<std::string> parts, conditions;  // conditions on `d`, a row of `id`
     const bool is_root =
         std::binary_search(catalog_.root_tables.begin(), catalog_.root_tables.end(), id);
-    if (is_root) parts.push_back("SELECT unnest(" + input(inputs, id) + ")");
+    if (is_root) parts.push_back("SELECT * FROM " + sql::rows_of(inputs.of(id), "u"));
 
     std::vector<const Edge *> listed;
     // A link registered where a foreign key already joins the same columns finds the same
     // rows: read them once.
-    std::set<std::tuple<TableId, std::vector<std::string>, std::vector<std::string>>> joins;
+    std::set<std::tuple<TableId, std::vector<Column>, std::vector<Column>>> joins;
     for (const Edge *edge : dooming_edges_into(id)) {
       if (group.count(edge->owner)) continue;
       if (edge->kind == EdgeKind::listed_link) {
@@ -273,20 +339,18 @@ class Planner {
         continue;
       }
       if (!joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second) continue;
-      conditions.push_back("(" + sql::columns("d", edge->dependent_cols) + ") IN (SELECT " +
-                           sql::columns("o", edge->owner_cols) + " FROM ONLY " +
-                           table(edge->owner).sql_name + " o WHERE o.ctid = ANY(" +
-                           input(inputs, edge->owner) + "))");
+      conditions.push_back(owned_rows(*edge, "d", inputs));
     }
     if (!listed.empty()) conditions.push_back(listed_rows(listed, inputs));
     if (conditions.empty()) return;  // nothing reaches it from outside
 
     for (const std::string &condition : conditions)
-      parts.push_back("SELECT d.ctid FROM ONLY " + table(id).sql_name + " d WHERE " + condition);
-    std::string sql = "SELECT 0, coalesce(array_agg(s.t), '{}') FROM (";
-    for (size_t i = 0; i < parts.size(); ++i) sql += (i ? " UNION " : "") + parts[i];
-    add_step(Stage::closure, {id}, inputs, sql + ") s(t)");
-    if (!is_root) gathers_[id] = Gather{std::move(conditions), std::move(inputs)};
+      parts.push_back("SELECT " + sql::columns("d", carried(id)) + " FROM " +
+                      sql::from(table(id), "d") + " WHERE " + condition);
+    std::string rows;
+    for (size_t i = 0; i < parts.size(); ++i) rows += (i ? " UNION " : "") + parts[i];
+    add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), aggregate(id, rows));
+    if (!is_root) gathers_[id] = Gather{std::move(conditions), inputs.tables()};
   }
 
   // Rows `d` listed by a doomed owner and by no surviving one, across every listed link
@@ -295,58 +359,89 @@ class Planner {
   // it every list is read; a single link then reads them once, as a set difference (a
   // correlated check risks one pass per candidate key: the planner expects 100 elements
   // per list and rarely hashes them).
-  std::string listed_rows(const std::vector<const Edge *> &listed,
-                          std::vector<TableId> &inputs) const {
-    auto key = [](const Edge *edge) { return "d." + edge->dependent_cols.at(0) + "::text"; };
+  std::string listed_rows(const std::vector<const Edge *> &listed, Inputs &inputs) const {
     auto keys = [this](const Edge *edge) {
-      return "SELECT " + sql::listed_key("e", *edge) + " FROM ONLY " + table(edge->owner).sql_name +
-             " o, " + sql::json_array_elements("o", *edge) + " e WHERE ";
+      return "SELECT " + sql::listed_key("e", *edge) + " FROM " +
+             sql::from(table(edge->owner), "o") + ", " + sql::json_array_elements("o", *edge) +
+             " e WHERE ";
     };
     if (listed.size() == 1 && !listed.front()->owner_lists_indexed) {
       const Edge *edge = listed.front();
-      const std::string doomed = input(inputs, edge->owner);
-      return key(edge) + " IN (" + keys(edge) + "o.ctid = ANY(" + doomed + ") EXCEPT " +
-             keys(edge) + "o.ctid <> ALL(" + doomed + "))";
+      const std::string doomed = own_rows(edge->owner, "o", inputs);
+      return sql::listed_column("d", *edge) + " " + sql::kEquals + " ANY (" + keys(edge) + doomed +
+             " EXCEPT " + keys(edge) + "NOT " + doomed + ")";
     }
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
-      const std::string doomed = input(inputs, edge->owner);
-      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key(edge) +
-                          " IN (" + keys(edge) + "o.ctid = ANY(" + doomed + "))";
+      const std::string doomed = own_rows(edge->owner, "o", inputs);
+      const std::string key = sql::listed_column("d", *edge);
+      listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key + " " +
+                          sql::kEquals + " ANY (" + keys(edge) + doomed + ")";
       listed_by_survivor +=
           " AND NOT EXISTS (" + keys(edge) +
-          (edge->owner_lists_indexed ? sql::may_list("o", *edge, key(edge)) + " AND " : "") +
-          "o.ctid <> ALL(" + doomed + ") AND " + sql::listed_key("e", *edge) + " = " + key(edge) +
-          ")";
+          (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") + "NOT " +
+          doomed + " AND " + sql::listed_key("e", *edge) + " " + sql::kEquals + " " + key + ")";
     }
     return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
 
   // Grows the doomed sets of a group of tables that reference each other (or themselves)
-  // along the group's internal edges, in one recursive statement.
+  // along the group's internal edges, in one recursive statement. Each member has its own
+  // columns in the working table (its carried columns), NULL in other members' rows.
   void add_cycle_step(const Group &group, const std::set<TableId> &members) {
     auto position = [&group](TableId id) {
-      return std::to_string(std::find(group.begin(), group.end(), id) - group.begin());
+      return static_cast<size_t>(std::find(group.begin(), group.end(), id) - group.begin());
     };
-    std::vector<TableId> inputs;
-    std::string seeds, grow;
-    for (TableId id : group)
-      seeds += (seeds.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + position(id) +
-               ", unnest(" + input(inputs, id) + ")";
+    auto column = [](size_t member, size_t col) {
+      return "t" + std::to_string(member) + "_" + std::to_string(col);
+    };
+    Inputs inputs(plan_.carried);
+    // The row of member `m` whose own columns are `values`; other members' columns hold a
+    // typed NULL (an element of their input array that does not exist).
+    auto row = [&](size_t m, const std::vector<std::string> &values) {
+      std::string out = std::to_string(m);
+      for (size_t other = 0; other < group.size(); ++other) {
+        const std::vector<std::string> &params = inputs.of(group[other]);
+        for (size_t c = 0; c < params.size(); ++c)
+          out += ", " + (other == m ? values[c] : "(" + params[c] + ")[0]");
+      }
+      return out;
+    };
+    std::string names = "tab", seeds, grow, aggregates;
+    for (size_t m = 0; m < group.size(); ++m) {
+      std::vector<std::string> values;
+      for (size_t c = 0; c < carried(group[m]).size(); ++c) {
+        names += ", " + column(m, c);
+        values.push_back("u.c" + std::to_string(c));
+        aggregates += std::string(aggregates.empty() ? "" : ", ") + "pg_catalog.array_agg(" +
+                      column(m, c) + ") FILTER (WHERE tab " + sql::kEquals + " " +
+                      std::to_string(m) + ")";
+      }
+      seeds += (seeds.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + row(m, values) +
+               " FROM " + sql::rows_of(inputs.of(group[m]), "u");
+    }
     for (const Edge &edge : catalog_.edges) {
       if (!edge.dooms_dependent() || !members.count(edge.owner) || !members.count(edge.dependent))
         continue;
-      grow += (grow.empty() ? "" : " UNION ALL ") + std::string("SELECT ") +
-              position(edge.dependent) + ", d.ctid FROM ONLY " + table(edge.dependent).sql_name +
-              " d WHERE c.tab = " + position(edge.owner) + " AND (" +
-              sql::columns("d", edge.dependent_cols) + ") IN (SELECT " +
-              sql::columns("o", edge.owner_cols) + " FROM ONLY " + table(edge.owner).sql_name +
-              " o WHERE o.ctid = c.t)";
+      const size_t d = position(edge.dependent), o = position(edge.owner);
+      std::vector<std::string> values;
+      for (const Column &col : carried(edge.dependent)) values.push_back("d." + col.name);
+      std::string join;
+      const std::vector<Column> &owner_carried = carried(edge.owner);
+      for (size_t i = 0; i < edge.owner_cols.size(); ++i) {
+        const size_t c = std::find(owner_carried.begin(), owner_carried.end(), edge.owner_cols[i]) -
+                         owner_carried.begin();
+        join += " AND c." + column(o, c) + " " + edge.owner_cols[i].equals + " d." +
+                edge.dependent_cols[i].name;
+      }
+      grow += (grow.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + row(d, values) +
+              " FROM " + sql::from(table(edge.dependent), "d") + " WHERE c.tab " + sql::kEquals +
+              " " + std::to_string(o) + join;
     }
-    add_step(Stage::cycle, group, std::move(inputs),
-             "WITH RECURSIVE closure(tab, t) AS (" + seeds +
-                 " UNION SELECT n.tab, n.t FROM closure c CROSS JOIN LATERAL (" + grow +
-                 ") n(tab, t)) SELECT tab, coalesce(array_agg(t), '{}') FROM closure GROUP BY tab");
+    add_step(Stage::cycle, Result::doomed, group, inputs.tables(),
+             "WITH RECURSIVE closure(" + names + ") AS (" + seeds +
+                 " UNION SELECT n.* FROM closure c CROSS JOIN LATERAL (" + grow + ") n) SELECT " +
+                 aggregates + " FROM closure");
   }
 
   // With foreign key triggers off, nothing may change under the cleanup (its tables are
@@ -357,8 +452,8 @@ class Planner {
   void add_fk_bypass_steps() {
     // test_cleanup() has SET session_replication_role = origin: this SET LOCAL is undone
     // when it returns (and by the rollback on any error).
-    add_step(Stage::triggers_off, {}, {},
-             "SELECT set_config('session_replication_role', 'replica', true)");
+    add_step(Stage::triggers_off, Result::none, {}, {},
+             "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)");
     for (const Edge &edge : catalog_.edges)
       if (edge.kind == EdgeKind::foreign_key && !edge.dooms_dependent() && in_plan(edge.owner))
         add_set_null_step(edge);
@@ -366,58 +461,93 @@ class Planner {
 
   void add_set_null_step(const Edge &edge) {
     const Table &dependent = table(edge.dependent);
-    if (dependent.relkind != 'r' || edge.sets_some_columns)
+    if (edge.sets_some_columns)
       throw UserError("0A000",
                       "test_cleanup: test_cleanup.skip_fk_checks cannot apply " + edge.name +
                           " on \"" + dependent.display_name + "\"",
-                      dependent.relkind != 'r'
-                          ? "Its table is not an ordinary table."
-                          : "It sets only some of its columns on delete, which the cleanup does "
-                            "not reproduce with PostgreSQL's foreign key triggers off.",
+                      "It sets only some of its columns on delete, which the cleanup does not "
+                      "reproduce with PostgreSQL's foreign key triggers off.",
                       "SET test_cleanup.skip_fk_checks = off for this database.");
     const std::string value = edge.on_delete == 'n' ? "NULL" : "DEFAULT";
     std::string assignments;
-    for (const std::string &col : edge.dependent_cols)
-      assignments += (assignments.empty() ? "" : ", ") + col + " = " + value;
-    std::vector<TableId> inputs;
-    std::string sql = "UPDATE ONLY " + dependent.sql_name + " d SET " + assignments + " WHERE (" +
-                      sql::columns("d", edge.dependent_cols) + ") IN (SELECT " +
-                      sql::columns("o", edge.owner_cols) + " FROM ONLY " +
-                      table(edge.owner).sql_name + " o WHERE o.ctid = ANY(" +
-                      input(inputs, edge.owner) + "))";
-    if (in_plan(edge.dependent))  // a row that goes anyway keeps its place for the delete
-      sql += " AND d.ctid <> ALL(" + input(inputs, edge.dependent) + ")";
-    add_step(Stage::set_null, {edge.dependent}, std::move(inputs), sql);
+    for (const Column &col : edge.dependent_cols)
+      assignments += (assignments.empty() ? "" : ", ") + col.name + " = " + value;
+    Inputs inputs(plan_.carried);
+    std::string sql = "UPDATE " + sql::from(dependent, "d") + " SET " + assignments + " WHERE " +
+                      owned_rows(edge, "d", inputs);
+    if (in_plan(edge.dependent))  // a row that goes anyway is left for the delete
+      sql += " AND NOT " + own_rows(edge.dependent, "d", inputs);
+    add_step(Stage::set_null, Result::none, {edge.dependent}, inputs.tables(), sql);
   }
 
-  void add_remove_step(const Group &group) {
-    std::vector<TableId> inputs;
+  void add_remove_steps(const Group &group) {
+    Inputs inputs(plan_.carried);
     std::vector<std::string> conditions;
-    for (TableId id : group) conditions.push_back("d.ctid = ANY(" + input(inputs, id) + ")");
-    add_step(Stage::remove, group, std::move(inputs), counted_deletes(group, conditions));
+    for (TableId id : group) conditions.push_back(own_rows(id, "d", inputs));
+    for (Step &step : counted_deletes(group, inputs.tables(), conditions))
+      plan_.steps.push_back(std::move(step));
   }
 
-  // One statement deleting the rows `d` of each table of `group` that meet its condition,
-  // and returning (position in group, deleted, of which collateral).
-  std::string counted_deletes(const Group &group,
-                              const std::vector<std::string> &conditions) const {
+  // Deletes the rows `d` of each table of `group` that meet its condition, counting them
+  // (position in group, deleted, of which collateral). One statement for the group; a
+  // table with ON DELETE rules, whose DELETE can neither sit in a WITH nor return rows, is
+  // counted by one statement and deleted by the next (the verify step then proves it).
+  std::vector<Step> counted_deletes(const Group &group, const std::vector<TableId> &inputs,
+                                    const std::vector<std::string> &conditions) const {
+    if (group.size() == 1 && table(group[0]).has_delete_rules) {
+      const Table &t = table(group[0]);
+      return {Step{Stage::remove, Result::counts, group, inputs,
+                   "SELECT 0, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT " +
+                       sql::is_marked(t, "d") + ") FROM " + sql::from(t, "d") + " WHERE " +
+                       conditions[0]},
+              Step{Stage::remove, Result::none, group, inputs,
+                   "DELETE FROM " + sql::from(t, "d") + " WHERE " + conditions[0]}};
+    }
     std::string deletes, counts;
     for (size_t i = 0; i < group.size(); ++i) {
       const Table &t = table(group[i]);
+      if (t.has_delete_rules)
+        throw UserError("0A000",
+                        "test_cleanup: table \"" + t.display_name +
+                            "\" has ON DELETE rules and lies on a cycle of foreign keys",
+                        "The tables of a cycle are deleted in one statement, and a DELETE that "
+                        "rules rewrite cannot be part of one.",
+                        "Replace the rule with a trigger, or break the cycle.");
       const std::string cte = "d" + std::to_string(i);
-      deletes += std::string(i ? ", " : "") + cte + " AS (DELETE FROM ONLY " + t.sql_name +
-                 " d WHERE " + conditions[i] + " RETURNING " + sql::is_marked(t, "d") +
-                 " AS marked)";
+      deletes += std::string(i ? ", " : "") + cte + " AS (DELETE FROM " + sql::from(t, "d") +
+                 " WHERE " + conditions[i] + " RETURNING " + sql::is_marked(t, "d") + " AS marked)";
       counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
-                ", count(*), count(*) FILTER (WHERE NOT marked) FROM " + cte;
+                ", pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT marked) FROM " + cte;
     }
-    return "WITH " + deletes + " " + counts;
+    return {Step{Stage::remove, Result::counts, group, inputs, "WITH " + deletes + " " + counts}};
+  }
+
+  // After the deletes, none of a table's doomed rows may still exist: a trigger that
+  // moved a key, a BEFORE trigger that returned NULL, a DO INSTEAD rule or a row whose
+  // physical address changed would otherwise end in a silent partial cleanup. For a table
+  // deleted straight from its owners (fused below), no row may still belong to them.
+  void add_verify_step(TableId id) {
+    const Table &t = table(id);
+    Inputs inputs(plan_.carried);
+    auto fused = fused_.find(id);
+    if (fused != fused_.end()) {
+      add_step(Stage::verify, Result::leftovers, {id}, fused->second.inputs,
+               leftovers(t, fused->second.conditions.at(0)));
+      return;
+    }
+    add_step(Stage::verify, Result::leftovers, {id}, {id}, leftovers(t, own_rows(id, "d", inputs)));
+  }
+
+  std::string leftovers(const Table &t, const std::string &condition) const {
+    return "SELECT pg_catalog.count(*), pg_catalog.string_agg(k, ', ') FILTER (WHERE n " +
+           std::string("OPERATOR(pg_catalog.<=) 3) FROM (SELECT ROW(") + sql::columns("d", t.key) +
+           ")::pg_catalog.text, pg_catalog.row_number() OVER () FROM " + sql::from(t, "d") +
+           " WHERE " + condition + ") l(k, n)";
   }
 
   // A table whose doomed set no other step reads (no dependents, no SET NULL bookkeeping)
   // needs no closure step of its own: its delete finds the rows from its owners' doomed
-  // sets directly, one statement and one scan fewer. Its owners are still there then,
-  // unmoved: the delete order puts dependents (and SET NULL referrers) first.
+  // sets directly, one statement and one scan fewer.
   void fuse_unread_closures() {
     for (auto &[id, gather] : gathers_) {
       auto is_own = [id = id](const Step &step, Stage stage) {
@@ -432,18 +562,19 @@ class Planner {
           std::any_of(plan_.steps.begin(), plan_.steps.end(),
                       [&](const Step &step) { return is_own(step, Stage::remove); });
       if (read || !deleted_alone) continue;
-      auto &steps = plan_.steps;
-      steps.erase(std::remove_if(steps.begin(), steps.end(),
-                                 [&](const Step &step) { return is_own(step, Stage::closure); }),
-                  steps.end());
-      for (Step &step : steps) {
-        if (!is_own(step, Stage::remove)) continue;
-        std::string where;
-        for (const std::string &condition : gather.conditions)
-          where += (where.empty() ? "(" : " OR (") + condition + ")";
-        step.inputs = gather.inputs;
-        step.sql = counted_deletes({id}, {where});
+      std::string where;
+      for (const std::string &condition : gather.conditions)
+        where += (where.empty() ? "(" : " OR (") + condition + ")";
+      std::vector<Step> steps;
+      for (Step &step : plan_.steps) {
+        if (is_own(step, Stage::remove) && step.result == Result::counts)
+          for (Step &fused : counted_deletes({id}, gather.inputs, {where}))
+            steps.push_back(std::move(fused));
+        if (!is_own(step, Stage::closure) && !is_own(step, Stage::remove))
+          steps.push_back(std::move(step));
       }
+      plan_.steps = std::move(steps);
+      fused_[id] = Gather{{where}, gather.inputs};
     }
   }
 
@@ -457,6 +588,7 @@ class Planner {
   const bool skip_fk_checks_;
   std::set<TableId> in_plan_;
   std::map<TableId, Gather> gathers_;  // closure steps of tables that are not roots
+  std::map<TableId, Gather> fused_;    // deleted straight from their owners' rows: one condition
   Plan plan_;
 };
 

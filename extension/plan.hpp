@@ -3,6 +3,7 @@
 // number of steps depends on the schema only, never on the number of rows.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace test_cleanup {
 // Every statement of a plan takes the same leading parameters; doomed-row arrays follow.
 //   $1 text   the marker (setting test_cleanup.marker)
 //   $2 text   the test session id, NULL when cleaning every session
-//   $3...     tid[]: the doomed rows of the tables in Step::inputs, in order
+//   $3...     for each table in Step::inputs, in order, one array per column that
+//             Plan::carried lists for it: the doomed rows, row i across the arrays
 constexpr int kFirstInputParam = 3;
 
 enum class Stage {
@@ -26,17 +28,22 @@ enum class Stage {
   triggers_off,  // skip_fk_checks: session_replication_role = replica from here on
   set_null,      // skip_fk_checks: what ON DELETE SET NULL / SET DEFAULT would have done
   remove,        // delete the doomed rows, dependents before owners, and count them
+  verify,        // after the deletes: no doomed row may still exist
 };
 
 const char *stage_name(Stage stage);
 
-// What a step's result rows mean:
-//   seed, closure, cycle:          (tab int4, doomed tid[]) -- the new doomed rows of
-//                                  Step::tables[tab]; a table not mentioned has none
-//   remove:                        (tab int4, deleted int8, collateral int8)
-//   lock, triggers_off, set_null:  nothing
+// What a step's result rows mean.
+enum class Result {
+  none,
+  doomed,     // one row: for each of Step::tables, its carried columns' arrays (NULL: none)
+  counts,     // (tab int4, deleted int8, collateral int8), tab indexing Step::tables
+  leftovers,  // one row: (count int8, a few keys as text) of Step::tables[0] still present
+};
+
 struct Step {
   Stage stage = Stage::lock;
+  Result result = Result::none;
   std::vector<TableId> tables;  // the tables it works on (results, error messages)
   std::vector<TableId> inputs;  // whose doomed rows it takes as $3, $4, ...
   std::string sql;
@@ -44,11 +51,14 @@ struct Step {
 
 struct Plan {
   std::vector<TableId> tables;  // every table the cleanup may delete from, owners first
+  // The columns each plan table's doomed rows carry: its key, then the columns its
+  // dependents are matched on.
+  std::map<TableId, std::vector<Column>> carried;
   std::vector<Step> steps;
 };
 
 // Throws UserError when the rules cannot be planned (no root, a cycle through a listed
-// link, a table that is not an ordinary table).
+// link, a table with ON DELETE rules on a cycle).
 Plan plan_cleanup(const Catalog &catalog, const Request &request);
 
 }  // namespace test_cleanup

@@ -95,7 +95,7 @@ RETURN coalesce((SELECT string_agg(' -> ' || quote_literal(p), '' ORDER BY i)
 -- Registration helpers: validate at registration so a typo fails here, not mid-cleanup.
 --------------------------------------------------------------------------------------------
 
--- Fails unless tbl is a plain table; returns its printable name.
+-- Fails unless tbl is an ordinary or partitioned table; returns its printable name.
 CREATE FUNCTION test_cleanup._check_table(tbl regclass, role text)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -110,10 +110,10 @@ BEGIN
         RAISE EXCEPTION 'test_cleanup: % table with OID % does not exist', role, tbl::oid
             USING ERRCODE = 'undefined_table';
     END IF;
-    IF kind <> 'r' THEN
-        RAISE EXCEPTION 'test_cleanup: % "%" is not a plain table', role, tbl
+    IF kind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'test_cleanup: % "%" is not a table', role, tbl
             USING ERRCODE = 'wrong_object_type',
-                  DETAIL = 'Only ordinary tables can be cleaned; views, foreign tables and partitioned tables cannot.';
+                  DETAIL = 'Only ordinary and partitioned tables can be cleaned; views, foreign tables and other relations cannot.';
     END IF;
     RETURN tbl::text;
 END $$;
