@@ -31,6 +31,8 @@ EXTENSION   = test_cleanup
 MODULE_big  = test_cleanup
 OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
 DATA_built  = extension/test_cleanup--$(EXTVERSION).sql
+# Every upgrade script ships, so ALTER EXTENSION ... UPDATE works from any release.
+DATA        = $(wildcard extension/test_cleanup--*--*.sql)
 DOCS        = README.md
 
 # A new regression test is a new sql/NAME.sql + expected/NAME.out pair; `setup` runs first

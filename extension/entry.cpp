@@ -107,7 +107,8 @@ void _PG_init(void) {
       "Deletes with PostgreSQL's foreign key triggers off (faster), after locking the "
       "tables it writes.",
       "Off by default. The cleanup then also applies ON DELETE SET NULL / SET DEFAULT itself. "
-      "User triggers on cleaned tables do not fire while it deletes. For superuser-run test "
+      "User triggers and rules on cleaned tables do not fire while it deletes. For superuser-run "
+      "test "
       "databases whose rules and foreign keys describe every dependency.",
       &skip_fk_checks, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("test_cleanup");

@@ -32,6 +32,24 @@ SELECT "table", kind, statement FROM test_cleanup.advise_indexes() WHERE "table"
 SELECT test_cleanup.remove_rules('advise_owner') AS removed;
 DROP TABLE advise_docs, advise_owner;
 
+-- A partitioned table: CONCURRENTLY is not possible there, so the advice is a plain
+-- CREATE INDEX. An invalid index (a cancelled CONCURRENTLY) is not an index, and a partial
+-- index with another predicate does not serve the marker's rows.
+CREATE TABLE advise_events (id int, at int, owner_id int, meta jsonb, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE advise_events_1 PARTITION OF advise_events FOR VALUES FROM (0) TO (10);
+CREATE TABLE advise_owners (id int PRIMARY KEY);
+ALTER TABLE advise_events ADD FOREIGN KEY (owner_id) REFERENCES advise_owners;
+SELECT test_cleanup.add_root('advise_events', 'meta') > 0 AS registered;
+CREATE TABLE advise_marked (id int PRIMARY KEY, meta jsonb);
+CREATE TABLE advise_refs (id int PRIMARY KEY, marked_id int REFERENCES advise_marked);
+SELECT test_cleanup.add_root('advise_marked', 'meta') > 0 AS registered;
+CREATE INDEX advise_refs_marked ON advise_refs (marked_id);
+UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'advise_refs_marked'::regclass;
+CREATE INDEX advise_marked_other ON advise_marked ((meta ->> 'test_session_id')) WHERE meta ->> 'test_marker' = 'another_marker';
+SELECT "table", kind, statement FROM test_cleanup.advise_indexes() WHERE "table"::text LIKE 'advise%' ORDER BY 1, 3;
+SELECT test_cleanup.remove_rules(t) AS removed FROM unnest('{advise_events,advise_marked}'::regclass[]) t;
+DROP TABLE advise_refs, advise_marked, advise_events, advise_owners;
+
 -- Leave the reference schema as the other tests expect it.
 SELECT format('DROP INDEX %s', indexrelid::regclass) FROM pg_index
  WHERE indexrelid NOT IN (SELECT indexrelid FROM indexes_before) ORDER BY 1 \gexec

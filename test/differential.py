@@ -17,6 +17,12 @@ goes when an owner that listed it went and no remaining owner lists it), repeate
 fixed point. A listed link that lands on a cycle is refused by test_cleanup by design:
 such cases are counted as undecided.
 
+Both schemas also get the same random user triggers and rules: AFTER DELETE triggers on a
+referencing table that update ("touch") the referenced row, doomed or surviving, so rows
+move before the cleanup deletes them; and DO ALSO rules that archive deleted rows. The
+touch counters and the archives are compared too. A rule table on a cycle is refused by
+design (undecided).
+
   differential.py [--cases N] [--seed S]     (defaults: 200 cases, a random seed)
 
 Prints one "ok"/"not ok" line per case group and the seed to reproduce a failure.
@@ -41,7 +47,7 @@ def q(name):
 class Case:
     """One random schema with data; emits DDL and DML for a given schema name."""
 
-    def __init__(self, rng, with_links):
+    def __init__(self, rng, with_links, fast=False):
         self.rng = rng
         self.n_tables = rng.randint(2, 6)
         # Some tables are keyed by (tenant, id), the others by id alone.
@@ -62,6 +68,12 @@ class Case:
         self.listed = []  # (dependent, owner, name)
         if with_links and rng.random() < 0.6:
             self.listed.append((rng.randrange(self.n_tables), rng.randrange(self.n_tables), "ls0"))
+        # Foreign keys whose referencing rows, when deleted, touch the referenced row. Not
+        # with skip_fk_checks, which deletes with user triggers off by design.
+        self.touching = [fk for fk in self.fks if rng.random() < 0.4 and not fast]
+        # Tables whose deleted rows a DO ALSO rule archives (rules, too, are off in
+        # skip_fk_checks' replica mode).
+        self.archived = [t for t in range(self.n_tables) if rng.random() < 0.12 and not fast]
         # Half the cases index the lists (GIN): test_cleanup then probes them per key.
         self.listed_gin = bool(self.listed) and rng.random() < 0.5
         self.rows = [self._rows(t) for t in range(self.n_tables)]
@@ -98,6 +110,7 @@ class Case:
         for t in range(self.n_tables):
             cols = ["tenant int NOT NULL"] if self.composite[t] else []
             cols.append("id int NOT NULL")
+            cols.append("touched int NOT NULL DEFAULT 0")
             if t in self.roots:
                 cols.append("meta jsonb")
             for child, parent, _, name in self.fks:
@@ -117,6 +130,18 @@ class Case:
             out.append(f"ALTER TABLE {s}.{q(self.names[child])} ADD CONSTRAINT {q(name)} FOREIGN KEY "
                        f"({', '.join(self.fk_cols(name, parent))}) REFERENCES {s}.{q(self.names[parent])} "
                        f"({', '.join(self.key_cols(parent))}) ON DELETE {action};")
+        for child, parent, _, name in self.touching:
+            fn = q(f"touch_{name}")
+            match = " AND ".join(f"{k} = OLD.{c}" for c, k in zip(self.fk_cols(name, parent), self.key_cols(parent)))
+            # Unqualified table name: the trigger runs with the schema on its own search_path.
+            out.append(f"CREATE FUNCTION {s}.{fn}() RETURNS trigger LANGUAGE plpgsql SET search_path = {s} AS $$ "
+                       f"BEGIN UPDATE {q(self.names[parent])} SET touched = touched + 1 WHERE {match}; RETURN OLD; END $$;")
+            out.append(f"CREATE TRIGGER {fn} AFTER DELETE ON {s}.{q(self.names[child])} FOR EACH ROW EXECUTE FUNCTION {s}.{fn}();")
+        if self.archived:
+            out.append(f"CREATE TABLE {s}.archive (tbl int, id int);")
+        for t in self.archived:
+            out.append(f"CREATE RULE {q(f'archive_{t}')} AS ON DELETE TO {s}.{q(self.names[t])} "
+                       f"DO ALSO INSERT INTO {s}.archive VALUES ({t}, OLD.id);")
         if self.listed_gin:
             for _, owner, name in self.listed:
                 out.append(f"CREATE INDEX ON {s}.{q(self.names[owner])} USING gin (({name} -> 'ids') jsonb_path_ops);")
@@ -159,6 +184,9 @@ def table_contents(cur, schema, case):
     for t in range(case.n_tables):
         cur.execute(f"SELECT to_jsonb(x)::text FROM {q(schema)}.{q(case.names[t])} x ORDER BY 1")
         result[case.names[t]] = [r[0] for r in cur.fetchall()]
+    if case.archived:
+        cur.execute(f"SELECT tbl || ':' || id FROM {q(schema)}.archive ORDER BY 1")
+        result["(archive)"] = [r[0] for r in cur.fetchall()]
     return result
 
 
@@ -209,7 +237,7 @@ def run_oracle(cur, schema, case, session):
 
 def run_case(conn, number, seed, with_links, fast=False):
     rng = random.Random(seed)
-    case = Case(rng, with_links)
+    case = Case(rng, with_links, fast)
     subject, oracle = f"dt subject {number}", f"dt oracle {number}"
     cur = conn.cursor()
     data = case.dml(subject)  # the same random references for both: draw them once
@@ -237,7 +265,7 @@ def run_case(conn, number, seed, with_links, fast=False):
         result = cur.fetchone()[0]
     except psycopg2.Error as e:
         if "lies on a cycle" in (e.pgerror or ""):
-            conn.rollback()  # a listed link on a cycle is refused by design: no verdict
+            conn.rollback()  # a listed link or rule table on a cycle is refused by design: no verdict
             return None, case
         cur.execute("ROLLBACK TO SAVEPOINT cleanup")
         result = None
@@ -252,7 +280,7 @@ def run_case(conn, number, seed, with_links, fast=False):
         return None, case
     got, want = table_contents(cur, subject, case), table_contents(cur, oracle, case)
     if result is not None:
-        for name in case.names:
+        for name in want:
             if got[name] != want[name]:
                 problems.append(f"table {name!r}: test_cleanup left {got[name]}, PostgreSQL's cascade left {want[name]}")
         # Counts: per report key (the table name), the rows the oracle lost.
@@ -295,7 +323,7 @@ def main():
                 bad += 1
                 if bad <= 3:
                     print(f"# case seed {seed} ({case.n_tables} tables, fks {case.fks}, links {case.links}, "
-                          f"listed {case.listed}):")
+                          f"listed {case.listed}, touching {case.touching}, archived {case.archived}):")
                     for p in problems[:5]:
                         print("#   " + p)
         status = "ok" if bad == 0 else "not ok"
