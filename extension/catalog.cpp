@@ -24,7 +24,8 @@ namespace {
 // parent does). Foreign keys copied onto partitions (conparentid <> 0) are left out: the
 // partitioned parent's key stands for them. A partition or inheritance child is reported
 // under its topmost ancestor's name unless it has a report key of its own. A table's key
-// is its primary key, else its narrowest valid unique index over NOT NULL columns.
+// is its primary key, else its narrowest valid unique index over NOT NULL columns, with
+// each column's equality from that index's operator class.
 const char *const kTablesQuery = R"SQL(
 WITH RECURSIVE
 named(oid) AS (
@@ -45,12 +46,36 @@ tables(oid) AS (SELECT oid FROM named UNION SELECT oid FROM children),
 up(oid, top, depth) AS (
     SELECT oid, oid, 0 FROM tables
     UNION ALL
-    SELECT up.oid, i.inhparent, up.depth + 1 FROM up JOIN pg_inherits i ON i.inhrelid = up.top)
+    SELECT up.oid, i.inhparent, up.depth + 1 FROM up JOIN pg_inherits i ON i.inhrelid = up.top),
+topmost(oid, name) AS (
+    SELECT DISTINCT ON (up.oid) up.oid, tc.relname::text FROM up JOIN pg_class tc ON tc.oid = up.top
+     ORDER BY up.oid, up.depth DESC, up.top),
+key_index AS (
+    SELECT DISTINCT ON (x.indrelid) x.indrelid, x.indkey, x.indclass, x.indnkeyatts
+      FROM pg_index x JOIN tables t ON t.oid = x.indrelid
+     WHERE x.indisunique AND x.indisvalid AND x.indimmediate AND x.indpred IS NULL AND x.indexprs IS NULL
+       AND NOT EXISTS (SELECT 1 FROM unnest((x.indkey::int2[])[0:x.indnkeyatts - 1]) u(attnum)
+                         JOIN pg_attribute na ON na.attrelid = x.indrelid AND na.attnum = u.attnum
+                        WHERE NOT na.attnotnull)
+     ORDER BY x.indrelid, x.indisprimary DESC, x.indnkeyatts, x.indexrelid),
+key(oid, names, types, operators) AS (
+    SELECT ix.indrelid,
+           array_agg(quote_ident(a.attname) ORDER BY p.i),
+           array_agg(a.atttypid::int8 ORDER BY p.i),
+           array_agg(o.amopopr::int8 ORDER BY p.i)
+      FROM key_index ix
+     CROSS JOIN LATERAL unnest((ix.indkey::int2[])[0:ix.indnkeyatts - 1],
+                               (ix.indclass::oid[])[0:ix.indnkeyatts - 1]) WITH ORDINALITY p(attnum, opclass, i)
+      JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = p.attnum
+      JOIN pg_opclass oc ON oc.oid = p.opclass
+      JOIN pg_amop o ON o.amopfamily = oc.opcfamily AND o.amoplefttype = oc.opcintype
+                    AND o.amoprighttype = oc.opcintype AND o.amopstrategy = 3
+                    AND o.amopmethod = oc.opcmethod
+     GROUP BY ix.indrelid)
 SELECT t.oid::int8, c.oid IS NULL,
        quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        n.nspname || '.' || c.relname,
-       coalesce(k.key, (SELECT tc.relname::text FROM up JOIN pg_class tc ON tc.oid = up.top
-                         WHERE up.oid = t.oid ORDER BY up.depth DESC, up.top LIMIT 1)),
+       coalesce(k.key, topmost.name),
        c.relkind::text,
        EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = t.oid AND w.ev_type = '4'),
        key.names, key.types, key.operators
@@ -58,24 +83,8 @@ SELECT t.oid::int8, c.oid IS NULL,
   LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN test_cleanup.report_key k ON k.tbl = t.oid
-  LEFT JOIN LATERAL (
-      SELECT array_agg(quote_ident(a.attname) ORDER BY p.i) AS names,
-             array_agg(a.atttypid::int8 ORDER BY p.i) AS types,
-             array_agg(o.amopopr::int8 ORDER BY p.i) AS operators
-        FROM (SELECT x.indexrelid, x.indkey, x.indclass, x.indnkeyatts FROM pg_index x
-               WHERE x.indrelid = t.oid AND x.indisunique AND x.indisvalid AND x.indimmediate
-                 AND x.indpred IS NULL AND x.indexprs IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM unnest((x.indkey::int2[])[0:x.indnkeyatts - 1]) u(attnum)
-                                   JOIN pg_attribute na ON na.attrelid = t.oid AND na.attnum = u.attnum
-                                  WHERE NOT na.attnotnull)
-               ORDER BY x.indisprimary DESC, x.indnkeyatts, x.indexrelid LIMIT 1) ix
-       CROSS JOIN LATERAL unnest((ix.indkey::int2[])[0:ix.indnkeyatts - 1],
-                                 (ix.indclass::oid[])[0:ix.indnkeyatts - 1]) WITH ORDINALITY p(attnum, opclass, i)
-        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = p.attnum
-        JOIN pg_opclass oc ON oc.oid = p.opclass
-        JOIN pg_amop o ON o.amopfamily = oc.opcfamily AND o.amoplefttype = oc.opcintype
-                      AND o.amoprighttype = oc.opcintype AND o.amopstrategy = 3
-                      AND o.amopmethod = oc.opcmethod) key ON true
+  LEFT JOIN topmost ON topmost.oid = t.oid
+  LEFT JOIN key ON key.oid = t.oid
  ORDER BY 1)SQL";
 
 // A JSON path as SQL text after a jsonb value: ` OPERATOR(pg_catalog.->) 'public' ...`.

@@ -5,6 +5,7 @@
 
 #include "boundary.hpp"
 #include "execute.hpp"
+#include "plan_cache.hpp"
 
 extern "C" {
 #include "fmgr.h"
@@ -112,6 +113,7 @@ void _PG_init(void) {
       "databases whose rules and foreign keys describe every dependency.",
       &skip_fk_checks, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("test_cleanup");
+  test_cleanup::register_plan_cache_callbacks();
 }
 
 extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {

@@ -6,7 +6,7 @@
 
 #include "execute.hpp"
 
-#include "catalog.hpp"
+#include "plan_cache.hpp"
 #include "errors.hpp"
 #include "plan.hpp"
 #include "spi.hpp"
@@ -51,21 +51,40 @@ constexpr std::int64_t kParallelFromRows = 1000;
 const char *const kParallelSetting = "max_parallel_workers_per_gather";
 
 // The search_path user triggers see while the cleanup's statements run: the database's
-// own (ALTER DATABASE ... SET search_path), else the server's configuration file's, else
-// the built-in default; never one the caller or the caller's role set. The cleanup's own
-// statements are schema-qualified throughout, so this path reaches only user code.
+// own (ALTER DATABASE ... SET search_path), else the server's (postgresql.conf, ALTER
+// SYSTEM), else the built-in default; never one the caller or the caller's role set. The
+// cleanup's own statements are schema-qualified throughout, so this path reaches only
+// user code. The server's value costs a read of the configuration files, so it is kept
+// until the configuration is reloaded.
 const char *const kDatabaseSearchPathQuery = R"SQL(
+SELECT (SELECT pg_catalog.substr(c, 13)
+          FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+         WHERE s.setrole OPERATOR(pg_catalog.=) 0
+           AND s.setdatabase OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
+                                                      WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+           AND pg_catalog.starts_with(c, 'search_path=')),
+       pg_catalog.pg_conf_load_time()::pg_catalog.text)SQL";
+const char *const kServerSearchPathQuery = R"SQL(
 SELECT coalesce(
-    (SELECT pg_catalog.substr(c, 13)
-       FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
-      WHERE s.setrole OPERATOR(pg_catalog.=) 0
-        AND s.setdatabase OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
-                                                   WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
-        AND pg_catalog.starts_with(c, 'search_path=')),
     (SELECT f.setting FROM pg_catalog.pg_file_settings f
       WHERE f.name OPERATOR(pg_catalog.=) 'search_path' AND f.applied
       ORDER BY f.seqno DESC LIMIT 1),
     (SELECT boot_val FROM pg_catalog.pg_settings WHERE name OPERATOR(pg_catalog.=) 'search_path')))SQL";
+
+std::string trigger_search_path(Spi &spi) {
+  static std::string server_value, loaded_at;  // the server's value, and when it was read
+  static KeptPlan database_value;
+  spi.run_fixed(database_value, kDatabaseSearchPathQuery);
+  if (!spi.is_null(0, 0)) return spi.text_at(0, 0);
+  const std::string conf_load_time = spi.text_at(0, 1);
+  if (conf_load_time != loaded_at) {
+    spi.run(kServerSearchPathQuery);
+    server_value = spi.text_at(0, 0);
+    loaded_at = conf_load_time;
+  }
+  return server_value;
+}
+
 const char *const kOwnSearchPath = "pg_catalog, pg_temp";
 
 std::int64_t array_length(Datum array) {
@@ -101,30 +120,30 @@ class Cleanup {
   Datum run() {
     const auto started = std::chrono::steady_clock::now();
     spi_.connect();
-    catalog_ = load_catalog(spi_);
-    plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr, request_.skip_fk_checks});
-    for (TableId id : plan_.tables) doomed_[id] = no_rows(id);
+    cached_ = cached_plan(spi_, Request{request_.session == nullptr, request_.skip_fk_checks});
+    catalog_ = cached_.catalog;
+    plan_ = cached_.plan;
 
-    spi_.run(kDatabaseSearchPathQuery);
-    const std::string search_path = spi_.text_at(0, 0);
+    const std::string search_path = trigger_search_path(spi_);
     const std::string parallel =
         pg_call([] { return GetConfigOption(kParallelSetting, false, false); });
     set_local("search_path", search_path.c_str());
-    for (const Step &step : plan_.steps) {
+    for (size_t i = 0; i < plan_->steps.size(); ++i) {
+      const Step &step = plan_->steps[i];
       // Cost follows the work: a step whose every input is empty has nothing to find.
       const std::int64_t rows = input_rows(step);
       if (!step.inputs.empty() && rows == 0) continue;
       const bool serial =
           (step.stage == Stage::closure || step.stage == Stage::cycle) && rows < kParallelFromRows;
       if (serial) set_local(kParallelSetting, "0");
-      run_step(step);
+      run_step(step, (*cached_.kept)[i]);
       if (serial) set_local(kParallelSetting, parallel.c_str());
     }
     set_local("search_path", kOwnSearchPath);
 
     nlohmann::json deleted = nlohmann::json::object(), collateral = nlohmann::json::object();
-    for (TableId id : plan_.tables) {
-      const std::string &key = catalog_.tables.at(id).report_key;
+    for (TableId id : plan_->tables) {
+      const std::string &key = catalog_->tables.at(id).report_key;
       deleted[key] = deleted.value(key, std::int64_t{0}) + counts_[id].deleted;
       collateral[key] = collateral.value(key, std::int64_t{0}) + counts_[id].collateral;
     }
@@ -140,56 +159,69 @@ class Cleanup {
 
   std::vector<ExplainedStep> explain() {
     spi_.connect();
-    catalog_ = load_catalog(spi_);
-    plan_ = plan_cleanup(catalog_, Request{request_.session == nullptr, request_.skip_fk_checks});
-    spi_.finish();
+    const CachedPlan cached =
+        cached_plan(spi_, Request{request_.session == nullptr, request_.skip_fk_checks});
     std::vector<ExplainedStep> steps;
-    for (const Step &step : plan_.steps)
-      steps.push_back({stage_name(step.stage), table_names(catalog_, step.tables), step.sql});
+    for (const Step &step : cached.plan->steps)
+      steps.push_back(
+          {stage_name(step.stage), table_names(*cached.catalog, step.tables), step.sql});
+    spi_.finish();
     return steps;
   }
 
  private:
-  Doomed no_rows(TableId id) const {
-    Doomed doomed;
-    for (const Column &col : plan_.carried.at(id)) {
+  // A table's doomed rows; none (typed empty arrays) until a step has found some.
+  const Doomed &doomed(TableId id) {
+    auto found = doomed_.find(id);
+    if (found != doomed_.end()) return found->second;
+    Doomed none;
+    for (const Column &col : plan_->carried.at(id)) {
       const Oid element = col.type;
       const Oid array_type = pg_call([element] { return get_array_type(element); });
       if (array_type == InvalidOid)
         throw UserError("42804",
                         "test_cleanup: column " + col.name + " of \"" +
-                            catalog_.tables.at(id).display_name +
+                            catalog_->tables.at(id).display_name +
                             "\" has a type without an array type",
                         "Doomed rows are passed between statements as arrays of their key and "
                         "link columns.");
-      doomed.array_types.push_back(array_type);
-      doomed.arrays.push_back(
-          pg_call([element] { return PointerGetDatum(construct_empty_array(element)); }));
+      none.array_types.push_back(array_type);
+      none.arrays.push_back(empty_array(element));
     }
-    return doomed;
+    return doomed_[id] = std::move(none);
+  }
+
+  Datum empty_array(Oid element) {
+    return pg_call([element] { return PointerGetDatum(construct_empty_array(element)); });
   }
 
   std::int64_t input_rows(const Step &step) const {
     std::int64_t rows = 0;
-    for (TableId id : step.inputs) rows += doomed_.at(id).rows;
+    for (TableId id : step.inputs) {
+      auto found = doomed_.find(id);
+      if (found != doomed_.end()) rows += found->second.rows;
+    }
     return rows;
   }
 
-  void run_step(const Step &step) {
+  // `kept`: the step's kept plan slot. A step without doomed-row inputs takes only the
+  // marker and the session, so it is planned once per backend, not once per call.
+  void run_step(const Step &step, KeptPlan &kept) {
     SpiParams params;
     params.add_text(&request_.marker);
     params.add_text(request_.session);
     for (TableId id : step.inputs) {
-      const Doomed &doomed = doomed_.at(id);
-      for (size_t i = 0; i < doomed.arrays.size(); ++i)
-        params.add(doomed.array_types[i], doomed.arrays[i]);
+      const Doomed &rows = doomed(id);
+      for (size_t i = 0; i < rows.arrays.size(); ++i)
+        params.add(rows.array_types[i], rows.arrays[i]);
     }
 
     std::uint64_t rows = 0;
     try {
-      rows = spi_.run(step.sql, params);
+      if (step.inputs.empty() && !kept) kept = Spi::keep(step.sql, params.types);
+      rows = kept ? spi_.run(kept, params) : spi_.run(step.sql, params);
     } catch (const PgError &error) {
-      add_stage_to_detail(error.edata(), catalog_, step);
+      add_stage_to_detail(error.edata(), *catalog_, step);
       throw;
     }
     switch (step.result) {
@@ -207,16 +239,14 @@ class Cleanup {
   void read_doomed(const Step &step) {
     int col = 0;
     for (TableId id : step.tables) {
-      Doomed &doomed = doomed_.at(id);
-      const std::vector<Column> &carried = plan_.carried.at(id);
-      for (size_t i = 0; i < doomed.arrays.size(); ++i, ++col) {
-        const Oid element = carried[i].type;
-        doomed.arrays[i] =
-            spi_.is_null(0, col)  // array_agg of no rows
-                ? pg_call([element] { return PointerGetDatum(construct_empty_array(element)); })
-                : spi_.datum_copy_at(0, col);
-      }
-      doomed.rows = doomed.arrays.empty() ? 0 : array_length(doomed.arrays[0]);
+      Doomed found = doomed(id);
+      const std::vector<Column> &carried = plan_->carried.at(id);
+      for (size_t i = 0; i < found.arrays.size(); ++i, ++col)
+        found.arrays[i] = spi_.is_null(0, col)  // array_agg of no rows
+                              ? empty_array(carried[i].type)
+                              : spi_.datum_copy_at(0, col);
+      found.rows = found.arrays.empty() ? 0 : array_length(found.arrays[0]);
+      doomed_[id] = std::move(found);
     }
   }
 
@@ -228,8 +258,9 @@ class Cleanup {
       counts_[id].collateral += spi_.int64_at(row, 2);
       // Rows named by their physical address: one that a trigger updated has moved, and
       // the verify step cannot see that it survived. Every doomed row must be found.
-      const Table &table = catalog_.tables.at(id);
-      if (table.by_ctid && step.tables.size() == 1 && deleted < doomed_.at(id).rows)
+      const Table &table = catalog_->tables.at(id);
+      const std::int64_t doomed_rows = doomed(id).rows;
+      if (table.by_ctid && step.tables.size() == 1 && deleted < doomed_rows)
         throw UserError(
             "55000",
             "test_cleanup: " + std::to_string(doomed_.at(id).rows - deleted) +
@@ -248,7 +279,7 @@ class Cleanup {
   void check_leftovers(const Step &step) {
     const std::int64_t left = spi_.int64_at(0, 0);
     if (left == 0) return;
-    const Table &table = catalog_.tables.at(step.tables.at(0));
+    const Table &table = catalog_->tables.at(step.tables.at(0));
     throw UserError(
         "55000",
         "test_cleanup: " + std::to_string(left) + " doomed row(s) of \"" + table.display_name +
@@ -269,7 +300,8 @@ class Cleanup {
     params.add_text(&collateral);
     params.add(FLOAT8OID, Float8GetDatum(duration_ms));
     params.add_text(&request_.role);
-    spi_.run(R"SQL(
+    static KeptPlan insert_audit_row;
+    spi_.run_fixed(insert_audit_row, R"SQL(
       INSERT INTO test_cleanup.audit_log
              (test_session_id, role_name, application_name, client_addr,
               deleted_counts, collateral_counts, duration_ms)
@@ -279,7 +311,7 @@ class Cleanup {
                                    'collateral_counts', collateral_counts)
              || CASE WHEN $1 IS NULL THEN '{}'::jsonb
                      ELSE jsonb_build_object('test_session_id', $1) END)SQL",
-             params);
+                   params);
     return spi_.datum_copy_at(0, 0);
   }
 
@@ -298,8 +330,9 @@ class Cleanup {
 
   const CleanupRequest &request_;
   Spi spi_;
-  Catalog catalog_;
-  Plan plan_;
+  CachedPlan cached_;
+  const Catalog *catalog_ = nullptr;  // cached_'s, for this call
+  const Plan *plan_ = nullptr;
   std::map<TableId, Doomed> doomed_;
   std::map<TableId, TableCounts> counts_;
 };

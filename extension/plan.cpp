@@ -129,7 +129,12 @@ class Planner {
   Planner(const Catalog &catalog, const Request &request)
       : catalog_(catalog),
         by_session_(!request.all_sessions),
-        skip_fk_checks_(request.skip_fk_checks) {}
+        skip_fk_checks_(request.skip_fk_checks) {
+    for (const Edge &edge : catalog_.edges) {
+      edges_from_[edge.owner].push_back(&edge);
+      edges_into_[edge.dependent].push_back(&edge);
+    }
+  }
 
   Plan run() {
     if (catalog_.root_tables.empty())
@@ -159,12 +164,21 @@ class Planner {
   bool in_plan(TableId id) const { return in_plan_.count(id) > 0; }
   const std::vector<Column> &carried(TableId id) const { return plan_.carried.at(id); }
 
+  // Every edge whose owner (from) or dependent (into) is `id`, in catalog order.
+  const std::vector<const Edge *> &edges_from(TableId id) const {
+    auto found = edges_from_.find(id);
+    return found == edges_from_.end() ? no_edges_ : found->second;
+  }
+  const std::vector<const Edge *> &edges_into(TableId id) const {
+    auto found = edges_into_.find(id);
+    return found == edges_into_.end() ? no_edges_ : found->second;
+  }
+
   // Edges whose both ends are in the plan and along which deletion spreads.
   std::vector<const Edge *> dooming_edges_into(TableId dependent) const {
     std::vector<const Edge *> edges;
-    for (const Edge &edge : catalog_.edges)
-      if (edge.dependent == dependent && edge.dooms_dependent() && in_plan(edge.owner))
-        edges.push_back(&edge);
+    for (const Edge *edge : edges_into(dependent))
+      if (edge->dooms_dependent() && in_plan(edge->owner)) edges.push_back(edge);
     return edges;
   }
 
@@ -174,9 +188,9 @@ class Planner {
     while (!queue.empty()) {
       TableId owner = queue.back();
       queue.pop_back();
-      for (const Edge &edge : catalog_.edges)
-        if (edge.owner == owner && edge.dooms_dependent() && in_plan_.insert(edge.dependent).second)
-          queue.push_back(edge.dependent);
+      for (const Edge *edge : edges_from(owner))
+        if (edge->dooms_dependent() && in_plan_.insert(edge->dependent).second)
+          queue.push_back(edge->dependent);
     }
   }
 
@@ -185,9 +199,9 @@ class Planner {
   void find_carried_columns() {
     for (TableId id : in_plan_) {
       std::vector<Column> cols = table(id).key;
-      for (const Edge &edge : catalog_.edges) {
-        if (edge.owner != id || edge.kind == EdgeKind::listed_link) continue;
-        for (const Column &col : edge.owner_cols)
+      for (const Edge *edge : edges_from(id)) {
+        if (edge->kind == EdgeKind::listed_link) continue;
+        for (const Column &col : edge->owner_cols)
           if (std::find(cols.begin(), cols.end(), col) == cols.end()) cols.push_back(col);
       }
       plan_.carried[id] = std::move(cols);
@@ -198,9 +212,8 @@ class Planner {
   std::vector<Group> closure_groups() const {
     GroupFinder finder([this](TableId owner) {
       std::vector<TableId> next;
-      for (const Edge &edge : catalog_.edges)
-        if (edge.owner == owner && edge.dooms_dependent() && in_plan(edge.dependent))
-          next.push_back(edge.dependent);
+      for (const Edge *edge : edges_from(owner))
+        if (edge->dooms_dependent() && in_plan(edge->dependent)) next.push_back(edge->dependent);
       return next;
     });
     std::vector<Group> groups = finder.run(sorted_plan_tables());
@@ -214,9 +227,8 @@ class Planner {
   std::vector<Group> delete_groups() const {
     GroupFinder finder([this](TableId owner) {
       std::vector<TableId> next;
-      for (const Edge &edge : catalog_.edges)
-        if (edge.owner == owner && in_plan(edge.dependent) && edge.dependent != owner)
-          next.push_back(edge.dependent);
+      for (const Edge *edge : edges_from(owner))
+        if (in_plan(edge->dependent) && edge->dependent != owner) next.push_back(edge->dependent);
       return next;
     });
     return finder.run(sorted_plan_tables());
@@ -297,11 +309,22 @@ class Planner {
                                  sql::metadata_match(t, "x", by_session_) + " FOR UPDATE OF x"));
   }
 
+  // The edges between members of a group, in catalog order.
+  std::vector<const Edge *> internal_edges(const Group &group,
+                                           const std::set<TableId> &members) const {
+    std::vector<const Edge *> edges;
+    for (TableId id : group)
+      for (const Edge *edge : edges_from(id))
+        if (members.count(edge->dependent)) edges.push_back(edge);
+    std::sort(edges.begin(), edges.end());  // pointers into catalog_.edges: catalog order
+    return edges;
+  }
+
   void add_closure_steps(const Group &group) {
     std::set<TableId> members(group.begin(), group.end());
-    for (const Edge &edge : catalog_.edges)
-      if (edge.kind == EdgeKind::listed_link && members.count(edge.owner) &&
-          members.count(edge.dependent))
+    const std::vector<const Edge *> internal = internal_edges(group, members);
+    for (const Edge *edge_ptr : internal)
+      if (const Edge &edge = *edge_ptr; edge.kind == EdgeKind::listed_link)
         throw UserError(
             "55000",
             "test_cleanup: the listed link from \"" + table(edge.owner).display_name + "\" to \"" +
@@ -314,11 +337,9 @@ class Planner {
     // and the rows its owners list.
     for (TableId id : group) add_gather_step(id, members);
 
-    bool cyclic = group.size() > 1;
-    for (const Edge &edge : catalog_.edges)
-      if (edge.dooms_dependent() && members.count(edge.owner) && members.count(edge.dependent))
-        cyclic = true;
-    if (cyclic) add_cycle_step(group, members);
+    const bool cyclic = std::any_of(internal.begin(), internal.end(),
+                                    [](const Edge *e) { return e->dooms_dependent(); });
+    if (cyclic) add_cycle_step(group, internal);
   }
 
   void add_gather_step(TableId id, const std::set<TableId> &group) {
@@ -388,7 +409,7 @@ class Planner {
   // Grows the doomed sets of a group of tables that reference each other (or themselves)
   // along the group's internal edges, in one recursive statement. Each member has its own
   // columns in the working table (its carried columns), NULL in other members' rows.
-  void add_cycle_step(const Group &group, const std::set<TableId> &members) {
+  void add_cycle_step(const Group &group, const std::vector<const Edge *> &internal) {
     auto position = [&group](TableId id) {
       return static_cast<size_t>(std::find(group.begin(), group.end(), id) - group.begin());
     };
@@ -420,9 +441,9 @@ class Planner {
       seeds += (seeds.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + row(m, values) +
                " FROM " + sql::rows_of(inputs.of(group[m]), "u");
     }
-    for (const Edge &edge : catalog_.edges) {
-      if (!edge.dooms_dependent() || !members.count(edge.owner) || !members.count(edge.dependent))
-        continue;
+    for (const Edge *edge_ptr : internal) {
+      const Edge &edge = *edge_ptr;
+      if (!edge.dooms_dependent()) continue;
       const size_t d = position(edge.dependent), o = position(edge.owner);
       std::vector<std::string> values;
       for (const Column &col : carried(edge.dependent)) values.push_back("d." + col.name);
@@ -547,35 +568,40 @@ class Planner {
 
   // A table whose doomed set no other step reads (no dependents, no SET NULL bookkeeping)
   // needs no closure step of its own: its delete finds the rows from its owners' doomed
-  // sets directly, one statement and one scan fewer.
+  // sets directly, one statement and one scan fewer. Replacing a closure by a delete with
+  // the same inputs changes what no other table's decision depends on, so one pass does.
   void fuse_unread_closures() {
-    for (auto &[id, gather] : gathers_) {
-      auto is_own = [id = id](const Step &step, Stage stage) {
-        return step.stage == stage && step.tables == std::vector<TableId>{id};
-      };
-      bool read = false;
-      for (const Step &step : plan_.steps)
-        if (!is_own(step, Stage::closure) && !is_own(step, Stage::remove) &&
-            std::count(step.inputs.begin(), step.inputs.end(), id))
-          read = true;
-      const bool deleted_alone =
-          std::any_of(plan_.steps.begin(), plan_.steps.end(),
-                      [&](const Step &step) { return is_own(step, Stage::remove); });
-      if (read || !deleted_alone) continue;
+    auto own = [](const Step &step, TableId id) {
+      return (step.stage == Stage::closure || step.stage == Stage::remove) &&
+             step.tables == std::vector<TableId>{id};
+    };
+    std::set<TableId> read_elsewhere, deleted_alone;
+    for (const Step &step : plan_.steps) {
+      for (TableId id : step.inputs)
+        if (!own(step, id)) read_elsewhere.insert(id);
+      if (step.stage == Stage::remove && step.tables.size() == 1)
+        deleted_alone.insert(step.tables[0]);
+    }
+    for (const auto &[id, gather] : gathers_) {
+      if (read_elsewhere.count(id) || !deleted_alone.count(id)) continue;
       std::string where;
       for (const std::string &condition : gather.conditions)
         where += (where.empty() ? "(" : " OR (") + condition + ")";
-      std::vector<Step> steps;
-      for (Step &step : plan_.steps) {
-        if (is_own(step, Stage::remove) && step.result == Result::counts)
-          for (Step &fused : counted_deletes({id}, gather.inputs, {where}))
-            steps.push_back(std::move(fused));
-        if (!is_own(step, Stage::closure) && !is_own(step, Stage::remove))
-          steps.push_back(std::move(step));
-      }
-      plan_.steps = std::move(steps);
       fused_[id] = Gather{{where}, gather.inputs};
     }
+    std::vector<Step> steps;
+    for (Step &step : plan_.steps) {
+      const TableId id = step.tables.size() == 1 ? step.tables[0] : 0;
+      auto fused = fused_.find(id);
+      if (fused == fused_.end() || !own(step, id)) {
+        steps.push_back(std::move(step));
+      } else if (step.stage == Stage::remove && step.result == Result::counts) {
+        for (Step &replacement :
+             counted_deletes({id}, fused->second.inputs, fused->second.conditions))
+          steps.push_back(std::move(replacement));
+      }
+    }
+    plan_.steps = std::move(steps);
   }
 
   struct Gather {
@@ -589,6 +615,8 @@ class Planner {
   std::set<TableId> in_plan_;
   std::map<TableId, Gather> gathers_;  // closure steps of tables that are not roots
   std::map<TableId, Gather> fused_;    // deleted straight from their owners' rows: one condition
+  std::map<TableId, std::vector<const Edge *>> edges_from_, edges_into_;
+  const std::vector<const Edge *> no_edges_;
   Plan plan_;
 };
 

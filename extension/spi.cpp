@@ -45,6 +45,41 @@ std::uint64_t Spi::run(const std::string &sql, const SpiParams &params) {
   return SPI_processed;
 }
 
+std::uint64_t Spi::run(KeptPlan plan, const SpiParams &params) {
+  int rc = pg_call([plan, &params] {
+    if (SPI_tuptable) SPI_freetuptable(SPI_tuptable);
+    return SPI_execute_plan(static_cast<SPIPlanPtr>(plan),
+                            const_cast<Datum *>(params.values.data()), params.nulls.c_str(), false,
+                            0);
+  });
+  if (rc < 0)
+    throw std::runtime_error(std::string("SPI could not run a kept statement: ") +
+                             SPI_result_code_string(rc));
+  return SPI_processed;
+}
+
+std::uint64_t Spi::run_fixed(KeptPlan &slot, const char *sql, const SpiParams &params) {
+  if (!slot) slot = keep(sql, params.types);
+  return run(slot, params);
+}
+
+KeptPlan Spi::keep(const std::string &sql, const std::vector<Oid> &types) {
+  const int nargs = static_cast<int>(types.size());
+  SPIPlanPtr plan = pg_call([&sql, &types, nargs] {
+    SPIPlanPtr prepared = SPI_prepare(sql.c_str(), nargs, const_cast<Oid *>(types.data()));
+    if (prepared && SPI_keepplan(prepared) != 0) prepared = nullptr;
+    return prepared;
+  });
+  if (!plan)
+    throw std::runtime_error(std::string("SPI could not prepare a statement: ") +
+                             SPI_result_code_string(SPI_result));
+  return plan;
+}
+
+void Spi::free_kept(KeptPlan plan) {
+  pg_call([plan] { SPI_freeplan(static_cast<SPIPlanPtr>(plan)); });
+}
+
 namespace {
 
 Datum value_at(std::uint64_t row, int col, bool *is_null) {

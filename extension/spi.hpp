@@ -19,6 +19,10 @@ struct SpiParams {
   void add_text(const std::string *text);  // nullptr adds a NULL
 };
 
+// A statement parsed and planned once and kept across transactions (SPI_keepplan), for
+// statements whose parameters are scalars, where a generic plan is as good as any.
+using KeptPlan = void *;
+
 // One SPI connection. There is no destructor that finishes it: on an error the
 // transaction abort releases it, and a destructor must never call into PostgreSQL.
 class Spi {
@@ -29,6 +33,15 @@ class Spi {
   // Runs one statement; its rows stay readable until the next run() or finish().
   std::uint64_t run(const std::string &sql, const SpiParams &params);
   std::uint64_t run(const std::string &sql) { return run(sql, SpiParams{}); }
+  std::uint64_t run(KeptPlan plan, const SpiParams &params);
+
+  // A fixed statement of the extension's own, planned once per backend and kept in `slot`.
+  std::uint64_t run_fixed(KeptPlan &slot, const char *sql, const SpiParams &params);
+  std::uint64_t run_fixed(KeptPlan &slot, const char *sql) { return run_fixed(slot, sql, {}); }
+
+  // Requires a connection; the plan outlives it until free_kept().
+  static KeptPlan keep(const std::string &sql, const std::vector<Oid> &types);
+  static void free_kept(KeptPlan plan);
 
   bool is_null(std::uint64_t row, int col) const;
   std::int32_t int32_at(std::uint64_t row, int col) const;

@@ -79,6 +79,35 @@ wait
 expect_match "insert referencing a doomed user fails after the cleanup commits" 'violates foreign key constraint' "$(cat "$work/inserter")"
 expect_eq "no orphan profile" "0" "$(q "$db" "SELECT count(*) FROM user_profiles WHERE user_id NOT IN (SELECT id FROM users)")"
 
+# --- updaters rewriting doomed rows while the cleanup runs: the cleanup pauses inside its
+#     first delete (a trigger sleeps on one comment), another client commits updates to
+#     every doomed post meanwhile (doomed through foreign keys, so neither row- nor
+#     table-locked), and the cleanup still deletes all of them: rows are named by key ------
+fresh_reference_db "$db"
+q "$db" "
+  CREATE TABLE cc_profiles (id int PRIMARY KEY, meta jsonb);
+  CREATE TABLE cc_posts (id int PRIMARY KEY, profile_id int REFERENCES cc_profiles ON DELETE CASCADE, edits int NOT NULL DEFAULT 0);
+  CREATE TABLE cc_comments (id int PRIMARY KEY, post_id int REFERENCES cc_posts ON DELETE CASCADE);
+  SELECT test_cleanup.add_root('cc_profiles', 'meta');
+  INSERT INTO cc_profiles VALUES (1, reference_metadata('cc_1', 'user')), (2, NULL);
+  INSERT INTO cc_posts (id, profile_id) SELECT s, 1 + (s > 50)::int FROM generate_series(1, 60) s;
+  INSERT INTO cc_comments SELECT s, s FROM generate_series(1, 60) s;
+  CREATE FUNCTION pause_once() RETURNS trigger LANGUAGE plpgsql AS \$\$
+  BEGIN PERFORM pg_sleep(1); RETURN OLD; END \$\$;
+  CREATE TRIGGER pause_once BEFORE DELETE ON cc_comments FOR EACH ROW
+    WHEN (OLD.id = 1) EXECUTE FUNCTION pause_once();" >/dev/null
+background cleanup "SELECT test_cleanup('cc_1') -> 'deleted_counts' -> 'cc_posts'"
+for _ in $(seq 1 100); do
+  [ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event = 'PgSleep'")" = 1 ] && break
+  sleep 0.05
+done
+updated=$(q "$db" "UPDATE cc_posts SET edits = edits + 1 RETURNING id" | wc -l)
+wait
+expect_eq "all posts updated by another client while the cleanup paused" "60" "$updated"
+expect_eq "the cleanup still deleted and counted the 50 doomed posts" "50" "$(cat "$work/cleanup")"
+expect_eq "the other profile's 10 posts are left, with their update" "10 10" \
+  "$(q "$db" "SELECT count(*) || ' ' || sum(edits) FROM cc_posts")"
+
 # --- eight sessions at once, with dependents shared across sessions: no deadlock -------
 fresh_reference_db "$db"
 q "$db" "
