@@ -177,7 +177,8 @@ Column make_column(const std::string &name, Oid type, Oid opr, const std::string
                         "\" has a type without an equality operator",
                     "Rows are matched by their key and link columns, which must be comparable.",
                     "Use a key or link column of a type with a default btree operator class.");
-  return Column{name, type, qualified_operator(opr)};
+  const bool collatable = pg_call([type] { return type_is_collatable(type); });
+  return Column{name, type, qualified_operator(opr), collatable};
 }
 
 std::vector<std::string> text_array(Spi &spi, std::uint64_t row, int col) {

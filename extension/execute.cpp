@@ -205,7 +205,8 @@ class Cleanup {
   }
 
   // `kept`: the step's kept plan slot. A step without doomed-row inputs takes only the
-  // marker and the session, so it is planned once per backend, not once per call.
+  // marker and the session, and a verify step probes keys, whose plan is the same for any
+  // number of them: those are planned once per backend, not once per call.
   void run_step(const Step &step, KeptPlan &kept) {
     SpiParams params;
     params.add_text(&request_.marker);
@@ -218,7 +219,8 @@ class Cleanup {
 
     std::uint64_t rows = 0;
     try {
-      if (step.inputs.empty() && !kept) kept = Spi::keep(step.sql, params.types);
+      const bool keep = step.inputs.empty() || step.stage == Stage::verify;
+      if (keep && !kept) kept = Spi::keep(step.sql, params.types);
       rows = kept ? spi_.run(kept, params) : spi_.run(step.sql, params);
     } catch (const PgError &error) {
       add_stage_to_detail(error.edata(), *catalog_, step);

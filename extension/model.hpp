@@ -21,6 +21,7 @@ struct Column {
   std::string name;
   TypeId type = 0;
   std::string equals;
+  bool collatable = false;  // a type with collations (text and the like)
 
   bool operator==(const Column &other) const { return name == other.name; }
   bool operator<(const Column &other) const { return name < other.name; }

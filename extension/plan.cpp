@@ -152,7 +152,8 @@ class Planner {
     add_lock_steps();
     for (TableId root : catalog_.root_tables) add_seed_step(root);
     for (const Group &group : owners_first) add_closure_steps(group);
-    if (skip_fk_checks_) add_fk_bypass_steps();
+    if (skip_fk_checks_) add_triggers_off_step();
+    add_set_null_steps();
     for (const Group &group : delete_groups()) add_remove_steps(group);
     fuse_unread_closures();
     for (TableId id : plan_.tables) add_verify_step(id);
@@ -371,7 +372,9 @@ class Planner {
     std::string rows;
     for (size_t i = 0; i < parts.size(); ++i) rows += (i ? " UNION " : "") + parts[i];
     add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), aggregate(id, rows));
-    if (!is_root) gathers_[id] = Gather{std::move(conditions), inputs.tables()};
+    // A listed table keeps its closure: its lists are read once there, and its delete and
+    // verify then probe its key (fused, both would read the lists again).
+    if (!is_root && listed.empty()) gathers_[id] = Gather{std::move(conditions), inputs.tables()};
   }
 
   // Rows `d` listed by a doomed owner and by no surviving one, across every listed link
@@ -445,8 +448,13 @@ class Planner {
       const Edge &edge = *edge_ptr;
       if (!edge.dooms_dependent()) continue;
       const size_t d = position(edge.dependent), o = position(edge.owner);
+      // Values that come from columns take the default collation, as the seeds' values
+      // (parameters) have: a recursive term must agree with its seed on collations. The
+      // join below still compares with the column's own collation.
       std::vector<std::string> values;
-      for (const Column &col : carried(edge.dependent)) values.push_back("d." + col.name);
+      for (const Column &col : carried(edge.dependent))
+        values.push_back("d." + col.name +
+                         (col.collatable ? " COLLATE pg_catalog.\"default\"" : ""));
       std::string join;
       const std::vector<Column> &owner_carried = carried(edge.owner);
       for (size_t i = 0; i < edge.owner_cols.size(); ++i) {
@@ -465,18 +473,26 @@ class Planner {
                  aggregates + " FROM closure");
   }
 
-  // With foreign key triggers off, nothing may change under the cleanup (its tables are
-  // locked, see add_lock_steps) and nothing PostgreSQL would have done may be left undone:
-  // what ON DELETE SET NULL / SET DEFAULT would do to surviving rows is done before the
-  // deletes, matched by key while the owners still exist (one UPDATE per key, so a row
-  // that two keys update is found by both).
-  void add_fk_bypass_steps() {
+  // With foreign key triggers off, nothing may change under the cleanup: its tables are
+  // locked (see add_lock_steps).
+  void add_triggers_off_step() {
     // test_cleanup() has SET session_replication_role = origin: this SET LOCAL is undone
     // when it returns (and by the rollback on any error).
     add_step(Stage::triggers_off, Result::none, {}, {},
              "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)");
+  }
+
+  // What ON DELETE SET NULL / SET DEFAULT does to surviving rows is done before the
+  // deletes, matched by key while the owners still exist (one UPDATE per key, so a row
+  // that two keys update is found by both). With foreign key triggers off nothing else
+  // would do it. With them on, PostgreSQL's own action would run only after a whole group
+  // of mutually referencing tables is deleted in one statement: a user trigger that
+  // touches such a row meanwhile (twice, so its key is checked) would find it pointing at
+  // a deleted row. Keys that set only some columns are left to PostgreSQL then.
+  void add_set_null_steps() {
     for (const Edge &edge : catalog_.edges)
-      if (edge.kind == EdgeKind::foreign_key && !edge.dooms_dependent() && in_plan(edge.owner))
+      if (edge.kind == EdgeKind::foreign_key && !edge.dooms_dependent() && in_plan(edge.owner) &&
+          (skip_fk_checks_ || !edge.sets_some_columns))
         add_set_null_step(edge);
   }
 
@@ -566,10 +582,11 @@ class Planner {
            " WHERE " + condition + ") l(k, n)";
   }
 
-  // A table whose doomed set no other step reads (no dependents, no SET NULL bookkeeping)
-  // needs no closure step of its own: its delete finds the rows from its owners' doomed
-  // sets directly, one statement and one scan fewer. Replacing a closure by a delete with
-  // the same inputs changes what no other table's decision depends on, so one pass does.
+  // A table whose doomed set no other step reads (no dependents, no SET NULL bookkeeping),
+  // reached through foreign keys and links only, needs no closure step of its own: its delete finds
+  // the rows from its owners' doomed sets directly, one statement and one scan fewer. Replacing a
+  // closure by a delete with the same inputs changes what no other table's decision depends on, so
+  // one pass does.
   void fuse_unread_closures() {
     auto own = [](const Step &step, TableId id) {
       return (step.stage == Stage::closure || step.stage == Stage::remove) &&
@@ -613,7 +630,7 @@ class Planner {
   const bool by_session_;
   const bool skip_fk_checks_;
   std::set<TableId> in_plan_;
-  std::map<TableId, Gather> gathers_;  // closure steps of tables that are not roots
+  std::map<TableId, Gather> gathers_;  // closure steps of non-root tables, found by key only
   std::map<TableId, Gather> fused_;    // deleted straight from their owners' rows: one condition
   std::map<TableId, std::vector<const Edge *>> edges_from_, edges_into_;
   const std::vector<const Edge *> no_edges_;

@@ -26,7 +26,7 @@ enum class Stage {
   closure,       // grow the doomed set of a table from its owners' doomed sets
   cycle,         // grow the doomed sets of tables that reference each other, to a fixed point
   triggers_off,  // skip_fk_checks: session_replication_role = replica from here on
-  set_null,      // skip_fk_checks: what ON DELETE SET NULL / SET DEFAULT would have done
+  set_null,      // what ON DELETE SET NULL / SET DEFAULT does to surviving rows, done first
   remove,        // delete the doomed rows, dependents before owners, and count them
   verify,        // after the deletes: no doomed row may still exist
 };

@@ -25,7 +25,7 @@ END $$;
 DROP TRIGGER withdrawals_busy ON withdrawals;
 
 -- A constraint fails: a table no rule names references users ON DELETE SET NULL from a
--- NOT NULL column. The error names the constraint and the table.
+-- NOT NULL column. The error names the column, the table and the stage.
 CREATE TABLE user_notes (id int PRIMARY KEY, user_id bigint NOT NULL REFERENCES users ON DELETE SET NULL);
 INSERT INTO user_notes VALUES (1, 101);
 SELECT test_cleanup();

@@ -49,7 +49,18 @@ SELECT test_cleanup.add_listed_link('cyc.folders', 'id', 'cyc.folders', 'meta', 
 SELECT test_cleanup('cyc_s1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT 1 AS still_usable;
+SELECT test_cleanup.remove_rules('cyc.folders');
 
-SELECT test_cleanup.remove_rules(t) FROM unnest('{cyc.comments,cyc.accounts,cyc.folders}'::regclass[]) AS t;
+-- A self-reference over text keys with a collation of their own ("C"): the recursive
+-- statement's values and its seeds agree on collations, and the chain goes as PostgreSQL's
+-- cascade takes it.
+CREATE TABLE cyc.nodes (code text COLLATE "C" PRIMARY KEY, parent text COLLATE "C" REFERENCES cyc.nodes ON DELETE CASCADE, meta jsonb);
+INSERT INTO cyc.nodes VALUES ('a', NULL, '{"test_marker": "integration_test_data", "test_session_id": "cyc_s2"}'),
+                             ('b', 'a', NULL), ('c', 'b', NULL), ('z', NULL, NULL);
+SELECT test_cleanup.add_root('cyc.nodes', 'meta') > 0 AS registered;
+SELECT test_cleanup('cyc_s2') -> 'deleted_counts' -> 'nodes' AS nodes;
+SELECT code FROM cyc.nodes;
+
+SELECT test_cleanup.remove_rules(t) FROM unnest('{cyc.comments,cyc.accounts,cyc.nodes}'::regclass[]) AS t;
 DROP SCHEMA cyc CASCADE;
 SELECT reference_register();

@@ -21,7 +21,8 @@ Both schemas also get the same random user triggers and rules: AFTER DELETE trig
 referencing table that update ("touch") the referenced row, doomed or surviving, so rows
 move before the cleanup deletes them; and DO ALSO rules that archive deleted rows. The
 touch counters and the archives are compared too. A rule table on a cycle is refused by
-design (undecided).
+design (undecided). Some tables are hash-partitioned by id (two partitions), in both
+schemas, so foreign keys, links and triggers reach partitioned tables from both ends.
 
   differential.py [--cases N] [--seed S]     (defaults: 200 cases, a random seed)
 
@@ -71,9 +72,12 @@ class Case:
         # Foreign keys whose referencing rows, when deleted, touch the referenced row. Not
         # with skip_fk_checks, which deletes with user triggers off by design.
         self.touching = [fk for fk in self.fks if rng.random() < 0.4 and not fast]
+        # Hash-partitioned tables (their primary keys all contain id, the partition key).
+        self.partitioned = [t for t in range(self.n_tables) if rng.random() < 0.25]
         # Tables whose deleted rows a DO ALSO rule archives (rules, too, are off in
-        # skip_fk_checks' replica mode).
-        self.archived = [t for t in range(self.n_tables) if rng.random() < 0.12 and not fast]
+        # skip_fk_checks' replica mode; PostgreSQL allows no rules on partitioned tables).
+        self.archived = [t for t in range(self.n_tables)
+                         if rng.random() < 0.12 and not fast and t not in self.partitioned]
         # Half the cases index the lists (GIN): test_cleanup then probes them per key.
         self.listed_gin = bool(self.listed) and rng.random() < 0.5
         self.rows = [self._rows(t) for t in range(self.n_tables)]
@@ -123,7 +127,14 @@ class Case:
                 if owner == t:
                     cols.append(f"{name} jsonb")
             keys = ", ".join(self.key_cols(t))
-            out.append(f"CREATE TABLE {s}.{q(self.names[t])} ({', '.join(cols)}, PRIMARY KEY ({keys}));")
+            table = f"{s}.{q(self.names[t])}"
+            if t in self.partitioned:
+                out.append(f"CREATE TABLE {table} ({', '.join(cols)}, PRIMARY KEY ({keys})) PARTITION BY HASH (id);")
+                for r in range(2):
+                    out.append(f"CREATE TABLE {s}.{q(self.names[t] + f'_p{r}')} PARTITION OF {table} "
+                               f"FOR VALUES WITH (MODULUS 2, REMAINDER {r});")
+            else:
+                out.append(f"CREATE TABLE {table} ({', '.join(cols)}, PRIMARY KEY ({keys}));")
         for child, parent, action, name in self.fks:
             if oracle and action != "SET NULL":
                 action = "CASCADE"
@@ -323,7 +334,8 @@ def main():
                 bad += 1
                 if bad <= 3:
                     print(f"# case seed {seed} ({case.n_tables} tables, fks {case.fks}, links {case.links}, "
-                          f"listed {case.listed}, touching {case.touching}, archived {case.archived}):")
+                          f"listed {case.listed}, touching {case.touching}, archived {case.archived}, "
+                          f"partitioned {case.partitioned}):")
                     for p in problems[:5]:
                         print("#   " + p)
         status = "ok" if bad == 0 else "not ok"
