@@ -78,7 +78,12 @@ SELECT t.oid::int8, c.oid IS NULL,
        coalesce(k.key, topmost.name),
        c.relkind::text,
        EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = t.oid AND w.ev_type = '4'),
-       key.names, key.types, key.operators
+       key.names, key.types, key.operators,
+       -- tgtype bits: 1 row, 2 before, 8 delete
+       EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
+                  AND g.tgtype::int & 11 = 11),
+       EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
+                  AND g.tgtype::int & 9 = 9)
   FROM tables t
   LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -222,6 +227,10 @@ void load_tables(Spi &spi, Catalog &catalog) {
     table.report_key = spi.text_at(row, 4);
     table.relkind = spi.text_at(row, 5).at(0);
     table.has_delete_rules = spi.text_at(row, 6) == "t";
+    table.may_keep_rows =
+        table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 10) == "t";
+    table.runs_code_on_delete =
+        table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 11) == "t";
     const std::vector<std::string> names = text_array(spi, row, 7);
     const std::vector<std::string> types = text_array(spi, row, 8);
     const std::vector<std::string> operators = text_array(spi, row, 9);

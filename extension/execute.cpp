@@ -43,11 +43,10 @@ void add_stage_to_detail(ErrorData *edata, const Catalog &catalog, const Step &s
   edata->detail = pg_call([&detail] { return pstrdup(detail.c_str()); });
 }
 
-// A closure step reading fewer doomed rows than this runs without parallel workers: a
+// A closure step reading fewer than kFewRows doomed rows runs without parallel workers: a
 // handful of index probes finish before workers start, yet the planner, misjudging how many
 // owners a JSON list probe finds, parallelises them (70 instead of 20 ms for a tiny session
 // at 10M rows). Larger steps keep the caller's setting (a 10 % faster large session).
-constexpr std::int64_t kParallelFromRows = 1000;
 const char *const kParallelSetting = "max_parallel_workers_per_gather";
 
 // The search_path user triggers see while the cleanup's statements run: the database's
@@ -133,10 +132,12 @@ class Cleanup {
       // Cost follows the work: a step whose every input is empty has nothing to find.
       const std::int64_t rows = input_rows(step);
       if (!step.inputs.empty() && rows == 0) continue;
-      const bool serial =
-          (step.stage == Stage::closure || step.stage == Stage::cycle) && rows < kParallelFromRows;
+      if (step.only_if_short && counts_[step.tables.at(0)].deleted >= rows) continue;
+      const bool few = rows < kFewRows;
+      const bool serial = (step.stage == Stage::closure || step.stage == Stage::cycle) && few;
       if (serial) set_local(kParallelSetting, "0");
-      run_step(step, (*cached_.kept)[i]);
+      run_step(step, few && !step.sql_for_few.empty() ? step.sql_for_few : step.sql,
+               (*cached_.kept)[i]);
       if (serial) set_local(kParallelSetting, parallel.c_str());
     }
     set_local("search_path", kOwnSearchPath);
@@ -207,7 +208,7 @@ class Cleanup {
   // `kept`: the step's kept plan slot. A step without doomed-row inputs takes only the
   // marker and the session, and a verify step probes keys, whose plan is the same for any
   // number of them: those are planned once per backend, not once per call.
-  void run_step(const Step &step, KeptPlan &kept) {
+  void run_step(const Step &step, const std::string &sql, KeptPlan &kept) {
     SpiParams params;
     params.add_text(&request_.marker);
     params.add_text(request_.session);
@@ -220,8 +221,8 @@ class Cleanup {
     std::uint64_t rows = 0;
     try {
       const bool keep = step.inputs.empty() || step.stage == Stage::verify;
-      if (keep && !kept) kept = Spi::keep(step.sql, params.types);
-      rows = kept ? spi_.run(kept, params) : spi_.run(step.sql, params);
+      if (keep && !kept) kept = Spi::keep(sql, params.types);
+      rows = kept ? spi_.run(kept, params) : spi_.run(sql, params);
     } catch (const PgError &error) {
       add_stage_to_detail(error.edata(), *catalog_, step);
       throw;
@@ -265,9 +266,8 @@ class Cleanup {
       if (table.by_ctid && step.tables.size() == 1 && deleted < doomed_rows)
         throw UserError(
             "55000",
-            "test_cleanup: " + std::to_string(doomed_.at(id).rows - deleted) +
-                " doomed row(s) of \"" + table.display_name +
-                "\" changed before they could be deleted",
+            "test_cleanup: " + std::to_string(doomed_rows - deleted) + " doomed row(s) of \"" +
+                table.display_name + "\" changed before they could be deleted",
             "The table has no primary key or unique key over NOT NULL columns, so its rows are "
             "named by their physical address (ctid), and something (a trigger, a concurrent "
             "writer) updated or deleted some of them during the cleanup; test_cleanup stage \"" +

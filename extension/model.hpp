@@ -40,6 +40,12 @@ struct Table {
   // ON DELETE rules rewrite a DELETE: it cannot sit in a WITH or return rows, so such a
   // table is counted first and deleted by a plain statement.
   bool has_delete_rules = false;
+  // A DELETE that matches a row may still leave it only through a BEFORE DELETE row
+  // trigger returning NULL or a rule: only such tables (and partitioned ones, whose
+  // partitions may have their own triggers) need their deletes verified row by row.
+  bool may_keep_rows = false;
+  // User code runs when its rows are deleted (a row trigger on DELETE, or a rule).
+  bool runs_code_on_delete = false;
   // How a row is named across statements: the primary key, else a unique key over NOT
   // NULL columns, else (by_ctid) its physical address, with tableoid where a partitioned
   // table spans several heaps.

@@ -153,8 +153,9 @@ class Planner {
     for (TableId root : catalog_.root_tables) add_seed_step(root);
     for (const Group &group : owners_first) add_closure_steps(group);
     if (skip_fk_checks_) add_triggers_off_step();
-    add_set_null_steps();
-    for (const Group &group : delete_groups()) add_remove_steps(group);
+    const std::vector<Group> dependents_first = delete_groups();
+    add_set_null_steps(dependents_first);
+    for (const Group &group : dependents_first) add_remove_steps(group);
     fuse_unread_closures();
     for (TableId id : plan_.tables) add_verify_step(id);
     return std::move(plan_);
@@ -363,15 +364,24 @@ class Planner {
       if (!joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second) continue;
       conditions.push_back(owned_rows(*edge, "d", inputs));
     }
-    if (!listed.empty()) conditions.push_back(listed_rows(listed, inputs));
+    if (!listed.empty()) conditions.push_back(listed_rows(listed, inputs, false));
     if (conditions.empty()) return;  // nothing reaches it from outside
 
-    for (const std::string &condition : conditions)
-      parts.push_back("SELECT " + sql::columns("d", carried(id)) + " FROM " +
-                      sql::from(table(id), "d") + " WHERE " + condition);
-    std::string rows;
-    for (size_t i = 0; i < parts.size(); ++i) rows += (i ? " UNION " : "") + parts[i];
-    add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), aggregate(id, rows));
+    auto statement = [&](const std::vector<std::string> &where) {
+      std::string rows;
+      for (const std::string &part : parts) rows += (rows.empty() ? "" : " UNION ") + part;
+      for (const std::string &condition : where)
+        rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
+                sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
+                condition;
+      return aggregate(id, rows);
+    };
+    add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), statement(conditions));
+    if (!listed.empty()) {
+      std::vector<std::string> few = conditions;
+      few.back() = listed_rows(listed, inputs, true);
+      if (few.back() != conditions.back()) plan_.steps.back().sql_for_few = statement(few);
+    }
     // A listed table keeps its closure: its lists are read once there, and its delete and
     // verify then probe its key (fused, both would read the lists again).
     if (!is_root && listed.empty()) gathers_[id] = Gather{std::move(conditions), inputs.tables()};
@@ -383,7 +393,8 @@ class Planner {
   // it every list is read; a single link then reads them once, as a set difference (a
   // correlated check risks one pass per candidate key: the planner expects 100 elements
   // per list and rarely hashes them).
-  std::string listed_rows(const std::vector<const Edge *> &listed, Inputs &inputs) const {
+  // `few`: for a handful of doomed owners, where the survivors are probed per key.
+  std::string listed_rows(const std::vector<const Edge *> &listed, Inputs &inputs, bool few) const {
     // `SELECT what FROM owner o, its list's elements e WHERE `
     auto lists = [this](const Edge *edge, const std::string &what) {
       return "SELECT " + what + " FROM " + sql::from(table(edge->owner), "o") + ", " +
@@ -404,15 +415,18 @@ class Planner {
                           sql::kEquals + " ANY (" + keys(edge) + doomed + ")";
       const std::string survivor_lists_key =
           "NOT " + doomed + " AND " + sql::listed_key("e", *edge) + " " + sql::kEquals + " " + key;
-      // With the GIN index, one probe per candidate key is the plan, and a scalar count
-      // keeps it so: the planner's estimate for a list probe is 2 % of the owners, so it
-      // turned NOT EXISTS into a hash anti join over every list, and a LIMIT 1 into a
-      // sequential scan expecting an early hit (0.2 s and more for a 5-user session).
-      listed_by_survivor += edge->owner_lists_indexed
-                                ? " AND (" + lists(edge, "pg_catalog.count(*)") +
-                                      sql::may_list("o", *edge, key) + " AND " +
-                                      survivor_lists_key + ") " + sql::kEquals + " 0"
-                                : " AND NOT EXISTS (" + lists(edge, "1") + survivor_lists_key + ")";
+      // For a few candidate keys, with the GIN index, one probe per key is the plan, and a
+      // scalar count keeps it so: the planner's estimate for a list probe is 2 % of the
+      // owners, so it may turn NOT EXISTS into a hash anti join over every list, or a
+      // LIMIT 1 into a sequential scan expecting an early hit (0.2 s for a 5-user session).
+      // For many, that anti join is the right plan, and per-key probes add up.
+      listed_by_survivor +=
+          few && edge->owner_lists_indexed
+              ? " AND (" + lists(edge, "pg_catalog.count(*)") + sql::may_list("o", *edge, key) +
+                    " AND " + survivor_lists_key + ") " + sql::kEquals + " 0"
+              : " AND NOT EXISTS (" + lists(edge, "1") +
+                    (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") +
+                    survivor_lists_key + ")";
     }
     return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
@@ -493,15 +507,29 @@ class Planner {
   // What ON DELETE SET NULL / SET DEFAULT does to surviving rows is done before the
   // deletes, matched by key while the owners still exist (one UPDATE per key, so a row
   // that two keys update is found by both). With foreign key triggers off nothing else
-  // would do it. With them on, PostgreSQL's own action would run only after a whole group
-  // of mutually referencing tables is deleted in one statement: a user trigger that
-  // touches such a row meanwhile (twice, so its key is checked) would find it pointing at
-  // a deleted row. Keys that set only some columns are left to PostgreSQL then.
-  void add_set_null_steps() {
-    for (const Edge &edge : catalog_.edges)
-      if (edge.kind == EdgeKind::foreign_key && !edge.dooms_dependent() && in_plan(edge.owner) &&
-          (skip_fk_checks_ || !edge.sets_some_columns))
+  // would do it. With them on, PostgreSQL's action fires per deleted owner row, after the
+  // statement that deleted it: a user trigger that touches such a row in between (twice,
+  // so its key is re-checked) finds it pointing at a deleted row, and whether that happens
+  // depends on the order rows are deleted in (a native DELETE fails or not by row order).
+  // So it is done first wherever user code runs during the deletes (a DELETE trigger or a
+  // rule on a table of the plan) or a dependent lies in its owner's delete group; elsewhere
+  // PostgreSQL's action alone does it (doing it here too would cost an UPDATE on top of
+  // its per-row queries). Keys that set only some columns are then left to PostgreSQL.
+  void add_set_null_steps(const std::vector<Group> &delete_groups) {
+    std::map<TableId, size_t> group_of;
+    for (size_t i = 0; i < delete_groups.size(); ++i)
+      for (TableId id : delete_groups[i]) group_of[id] = i;
+    const bool user_code = std::any_of(in_plan_.begin(), in_plan_.end(), [this](TableId id) {
+      return table(id).runs_code_on_delete;
+    });
+    for (const Edge &edge : catalog_.edges) {
+      if (edge.kind != EdgeKind::foreign_key || edge.dooms_dependent() || !in_plan(edge.owner))
+        continue;
+      const bool same_group =
+          in_plan(edge.dependent) && group_of.at(edge.dependent) == group_of.at(edge.owner);
+      if (skip_fk_checks_ || ((user_code || same_group) && !edge.sets_some_columns))
         add_set_null_step(edge);
+    }
   }
 
   void add_set_null_step(const Edge &edge) {
@@ -567,20 +595,25 @@ class Planner {
     return {Step{Stage::remove, Result::counts, group, inputs, "WITH " + deletes + " " + counts}};
   }
 
-  // After the deletes, none of a table's doomed rows may still exist: a trigger that
-  // moved a key, a BEFORE trigger that returned NULL, a DO INSTEAD rule or a row whose
-  // physical address changed would otherwise end in a silent partial cleanup. For a table
-  // deleted straight from its owners (fused below), no row may still belong to them.
+  // After the deletes, none of a table's doomed rows may still exist: a BEFORE DELETE
+  // trigger that returned NULL or a DO INSTEAD rule would otherwise end in a silent partial
+  // cleanup. Only such tables can keep a row their delete matched; for the others the
+  // probe runs only when the delete came up short (a row a cascade or trigger removed first
+  // is fine; one whose key a trigger changed is found missing here, as it is). A table
+  // deleted straight from its owners (fused) is verified by its owners' rows, and only if
+  // it can keep rows at all.
   void add_verify_step(TableId id) {
     const Table &t = table(id);
     Inputs inputs(plan_.carried);
     auto fused = fused_.find(id);
     if (fused != fused_.end()) {
-      add_step(Stage::verify, Result::leftovers, {id}, fused->second.inputs,
-               leftovers(t, fused->second.conditions.at(0)));
+      if (t.may_keep_rows)
+        add_step(Stage::verify, Result::leftovers, {id}, fused->second.inputs,
+                 leftovers(t, fused->second.conditions.at(0)));
       return;
     }
     add_step(Stage::verify, Result::leftovers, {id}, {id}, leftovers(t, own_rows(id, "d", inputs)));
+    plan_.steps.back().only_if_short = !t.may_keep_rows;
   }
 
   std::string leftovers(const Table &t, const std::string &condition) const {

@@ -3,6 +3,7 @@
 // number of steps depends on the schema only, never on the number of rows.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,7 +48,17 @@ struct Step {
   std::vector<TableId> tables;  // the tables it works on (results, error messages)
   std::vector<TableId> inputs;  // whose doomed rows it takes as $3, $4, ...
   std::string sql;
+  // When not empty: the statement to run instead when the inputs hold fewer than
+  // kFewRows doomed rows (a form that probes per row, where `sql` lets the planner choose).
+  std::string sql_for_few = {};
+  // Verify steps of tables no trigger or rule can make keep a row: needed only when the
+  // table's delete removed fewer rows than its doomed set holds.
+  bool only_if_short = false;
 };
+
+// Below this many input rows a step is small: its probes finish before parallel workers
+// start, and a probe per row beats reading a whole table.
+constexpr std::int64_t kFewRows = 1000;
 
 struct Plan {
   std::vector<TableId> tables;  // every table the cleanup may delete from, owners first
