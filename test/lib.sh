@@ -37,13 +37,19 @@ q() {
   psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "$@"
 }
 
-# A fresh database with the extension, the gate open and the reference schema loaded.
-fresh_reference_db() {
+# A fresh database with the extension and the gate open.
+fresh_extension_db() {
   local db=$1
   dropdb --if-exists "$db" >/dev/null 2>&1
   createdb "$db"
   q "$db" "CREATE EXTENSION test_cleanup" >/dev/null
   q "$db" "ALTER DATABASE \"$db\" SET test_cleanup.enabled = on" >/dev/null
+}
+
+# The same with the reference schema loaded.
+fresh_reference_db() {
+  local db=$1
+  fresh_extension_db "$db"
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$TC_REPO/test/reference_schema.sql" >/dev/null
   q "$db" "SELECT reference_data_load()" >/dev/null
 }

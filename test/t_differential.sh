@@ -4,10 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 
 db=tc_differential
-dropdb --if-exists "$db" >/dev/null 2>&1
-createdb "$db"
-q "$db" "CREATE EXTENSION test_cleanup" >/dev/null
-q "$db" "ALTER DATABASE $db SET test_cleanup.enabled = on" >/dev/null
+fresh_extension_db "$db"
 cases=200
 [ "${TEST_CLEANUP_LONG:-0}" = 1 ] && cases=3000
 /usr/bin/python3 "$TC_REPO/test/differential.py" --dbname "$db" --cases "$cases" \
