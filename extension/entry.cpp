@@ -108,9 +108,8 @@ void _PG_init(void) {
       "Deletes with PostgreSQL's foreign key triggers off (faster), after locking the "
       "tables it writes.",
       "Off by default. The cleanup then also applies ON DELETE SET NULL / SET DEFAULT itself. "
-      "User triggers and rules on cleaned tables do not fire while it deletes. For superuser-run "
-      "test "
-      "databases whose rules and foreign keys describe every dependency.",
+      "User triggers and rules on cleaned tables do not fire while it deletes. For "
+      "superuser-run test databases whose rules and foreign keys describe every dependency.",
       &skip_fk_checks, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("test_cleanup");
   test_cleanup::register_plan_cache_callbacks();
