@@ -19,25 +19,48 @@ namespace test_cleanup {
 
 namespace {
 
+// The rule tables as the queries below read them: a table that Citus turned into a shard
+// of a new Citus table (citus_add_local_table_to_metadata renames the original table to its
+// shard) stands for that Citus table. $1: the shards on this node, $2: their tables.
+#define TC_RULE_TABLE(col) \
+  "coalesce(($2::oid[])[array_position($1::oid[], " col "::oid)], " col "::oid)::regclass"
+#define TC_RULES \
+  "root AS (SELECT root_id, " TC_RULE_TABLE("tbl") " AS tbl, col, path"                     \
+  "           FROM test_cleanup.root),"                                                     \
+  "link AS (SELECT link_id, " TC_RULE_TABLE("dependent") " AS dependent, dependent_cols, "  \
+  TC_RULE_TABLE("owner") " AS owner, owner_cols FROM test_cleanup.link),"                  \
+  "listed_link AS (SELECT listed_link_id, " TC_RULE_TABLE("dependent") " AS dependent, "   \
+  "dependent_col, " TC_RULE_TABLE("owner") " AS owner, owner_col, array_path, element_key " \
+  "FROM test_cleanup.listed_link),"                                                         \
+  "report_key AS (SELECT " TC_RULE_TABLE("tbl") " AS tbl, key FROM test_cleanup.report_key)"
+
 // The tables of the graph: every table named by a rule or by a foreign key, and the
 // inheritance children of root tables (a root rule reaches their rows as a SELECT from the
-// parent does). Foreign keys copied onto partitions (conparentid <> 0) are left out: the
+// parent does). Left out: the relations in $1 (Citus's shards on this node, which hold a
+// Citus table's rows and copies of its foreign keys) and the tables of extensions (Citus's
+// catalog, for one), whose rows are never test data.
+// Foreign keys copied onto partitions (conparentid <> 0) are left out: the
 // partitioned parent's key stands for them. A partition or inheritance child is reported
 // under its topmost ancestor's name unless it has a report key of its own. A table's key
 // is its primary key, else its narrowest valid unique index over NOT NULL columns, with
 // each column's equality from that index's operator class.
-const char *const kTablesQuery = R"SQL(
-WITH RECURSIVE
-named(oid) AS (
-    SELECT tbl::oid FROM test_cleanup.root
-    UNION SELECT dependent::oid FROM test_cleanup.link
-    UNION SELECT owner::oid FROM test_cleanup.link
-    UNION SELECT dependent::oid FROM test_cleanup.listed_link
-    UNION SELECT owner::oid FROM test_cleanup.listed_link
+const char *const kTablesQuery = "WITH RECURSIVE " TC_RULES R"SQL(,
+mentioned(oid) AS (
+    SELECT tbl::oid FROM root
+    UNION SELECT dependent::oid FROM link
+    UNION SELECT owner::oid FROM link
+    UNION SELECT dependent::oid FROM listed_link
+    UNION SELECT owner::oid FROM listed_link
     UNION SELECT conrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0
     UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0),
+named(oid) AS (
+    SELECT m.oid FROM mentioned m
+     WHERE m.oid <> ALL ($1::oid[])
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_class'::regclass AND d.objid = m.oid
+                          AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e')),
 children(oid) AS (
-    SELECT i.inhrelid FROM pg_inherits i JOIN test_cleanup.root r ON r.tbl = i.inhparent
+    SELECT i.inhrelid FROM pg_inherits i JOIN root r ON r.tbl = i.inhparent
      WHERE NOT (SELECT relispartition FROM pg_class WHERE oid = i.inhrelid)
     UNION
     SELECT i.inhrelid FROM pg_inherits i JOIN children c ON i.inhparent = c.oid
@@ -87,7 +110,7 @@ SELECT t.oid::int8, c.oid IS NULL,
   FROM tables t
   LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN test_cleanup.report_key k ON k.tbl = t.oid
+  LEFT JOIN report_key k ON k.tbl = t.oid
   LEFT JOIN topmost ON topmost.oid = t.oid
   LEFT JOIN key ON key.oid = t.oid
  ORDER BY 1)SQL";
@@ -98,10 +121,9 @@ SELECT t.oid::int8, c.oid IS NULL,
   " FROM unnest(" path ") WITH ORDINALITY AS u(p, i)), '')"
 
 // Root rules, each also for the inheritance children of its table (which have its columns).
-const char *const kRootsQuery = R"SQL(
-WITH RECURSIVE
+const char *const kRootsQuery = "WITH RECURSIVE " TC_RULES R"SQL(,
 rules(root_id, tbl, rule_tbl, col, path) AS (
-    SELECT r.root_id, r.tbl::oid, r.tbl::text, r.col, r.path FROM test_cleanup.root r
+    SELECT r.root_id, r.tbl::oid, r.tbl::text, r.col, r.path FROM root r
     UNION
     SELECT r.root_id, i.inhrelid, r.rule_tbl, r.col, r.path
       FROM rules r JOIN pg_inherits i ON i.inhparent = r.tbl
@@ -116,7 +138,7 @@ SELECT r.root_id, r.tbl::int8, r.rule_tbl, r.col::text,
 
 // One row per edge and key column position, ordered so an edge's rows are adjacent. The
 // operator is a foreign key's own (PK = FK) equality, 0 for the owner type's default.
-const char *const kEdgesQuery = R"SQL(
+const char *const kEdgesQuery = "WITH " TC_RULES R"SQL(
 SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
        con.conrelid::int8, con.confrelid::int8, con.confdeltype::text,
        quote_ident(ca.attname), quote_ident(pa.attname), NULL, NULL, k.i,
@@ -132,7 +154,7 @@ SELECT 'l', l.link_id, 'link ' || l.link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
        quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false, false,
        da.atttypid::int8, oa.atttypid::int8, 0
-  FROM test_cleanup.link l
+  FROM link l
  CROSS JOIN LATERAL unnest(l.dependent_cols, l.owner_cols) WITH ORDINALITY AS k(dc, oc, i)
   LEFT JOIN pg_attribute da ON da.attrelid = l.dependent AND da.attname = k.dc AND NOT da.attisdropped
   LEFT JOIN pg_attribute oa ON oa.attrelid = l.owner AND oa.attname = k.oc AND NOT oa.attisdropped
@@ -143,7 +165,7 @@ SELECT 'L', l.listed_link_id, 'listed link ' || l.listed_link_id,
        )SQL" TC_JSON_PATH("l.array_path") R"SQL(, quote_literal(l.element_key), 1, false,
        test_cleanup._has_gin_index(l.owner, quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path)),
        da.atttypid::int8, 'jsonb'::regtype::int8, 0
-  FROM test_cleanup.listed_link l
+  FROM listed_link l
   LEFT JOIN pg_attribute da ON da.attrelid = l.dependent AND da.attname = l.dependent_col AND NOT da.attisdropped
  ORDER BY 1, 2, 11)SQL";
 
@@ -154,7 +176,31 @@ SELECT i.inhrelid::int8, i.inhparent::int8
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE c.relispartition)SQL";
 
+// Citus: whether this node is the coordinator, the tables Citus manages (d distributed,
+// r reference, l Citus local) and the relations on this node that are shards of them.
+const char *const kCitusPresentQuery =
+    "SELECT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) "
+    "'citus')";
+const char *const kCitusTablesQuery = R"SQL(
+SELECT pg_catalog.citus_is_coordinator(), coalesce(pg_catalog.array_agg(r::oid), '{}')::text,
+       coalesce(pg_catalog.array_agg(s.logicalrelid::oid), '{}')::text
+  FROM pg_dist_shard s
+  JOIN pg_class c ON c.oid = s.logicalrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace,
+       -- shard_name() leaves a shard in schema public unqualified
+       pg_catalog.to_regclass(CASE WHEN n.nspname = 'public' THEN 'public.' ELSE '' END ||
+                              pg_catalog.shard_name(s.logicalrelid, s.shardid)) r
+ WHERE r IS NOT NULL)SQL";
+const char *const kCitusKindsQuery = R"SQL(
+SELECT p.logicalrelid::oid::int8,
+       CASE WHEN p.partmethod = 'n' AND p.repmodel = 't' THEN 'r'
+            WHEN p.partmethod = 'n' AND p.colocationid = 0 THEN 'l'
+            ELSE 'd' END
+  FROM pg_dist_partition p)SQL";
+
 #undef TC_JSON_PATH
+#undef TC_RULES
+#undef TC_RULE_TABLE
 
 // `OPERATOR(schema.name)` for an operator, as PostgreSQL's own foreign key queries write it.
 std::string qualified_operator(Oid opr) {
@@ -209,8 +255,45 @@ std::vector<std::string> text_array(Spi &spi, std::uint64_t row, int col) {
   return items;
 }
 
-void load_tables(Spi &spi, Catalog &catalog) {
-  const std::uint64_t rows = spi.run(kTablesQuery);
+// The parameters of the queries that read rules: the shards on this node and their tables,
+// as oid[] literals (see TC_RULES).
+struct Shards {
+  std::string shards = "{}", tables = "{}";
+
+  SpiParams params() const {
+    SpiParams params;
+    params.add_text(&shards);
+    params.add_text(&tables);
+    return params;
+  }
+};
+
+// On a Citus coordinator: which tables Citus manages, and its shards on this node. Elsewhere
+// in a Citus cluster the cleanup refuses: a worker's tables are shards, each holding part of
+// a table's rows.
+Shards load_citus(Spi &spi, Catalog &catalog) {
+  spi.run(kCitusPresentQuery);
+  if (spi.text_at(0, 0) != "t") return {};
+  spi.run(kCitusTablesQuery);
+  if (spi.text_at(0, 0) != "t")
+    throw UserError("0A000", "test_cleanup: this node is a Citus worker",
+                    "A worker holds shards of the cluster's tables, each with part of their "
+                    "rows; only the coordinator sees every row and every rule.",
+                    "Run the cleanup on the coordinator.");
+  const Shards shards{spi.text_at(0, 1), spi.text_at(0, 2)};
+  const std::uint64_t rows = spi.run(kCitusKindsQuery);
+  for (std::uint64_t row = 0; row < rows; ++row) {
+    const std::string kind = spi.text_at(row, 1);
+    catalog.citus[static_cast<TableId>(spi.int64_at(row, 0))] = kind == "r" ? CitusKind::reference
+                                                                : kind == "l"
+                                                                    ? CitusKind::local
+                                                                    : CitusKind::distributed;
+  }
+  return shards;
+}
+
+void load_tables(Spi &spi, Catalog &catalog, const Shards &shards) {
+  const std::uint64_t rows = spi.run(kTablesQuery, shards.params());
   for (std::uint64_t row = 0; row < rows; ++row) {
     const auto id = static_cast<TableId>(spi.int64_at(row, 0));
     if (spi.text_at(row, 1) == "t")
@@ -226,6 +309,8 @@ void load_tables(Spi &spi, Catalog &catalog) {
     table.display_name = spi.text_at(row, 3);
     table.report_key = spi.text_at(row, 4);
     table.relkind = spi.text_at(row, 5).at(0);
+    auto citus = catalog.citus.find(id);
+    if (citus != catalog.citus.end()) table.citus = citus->second;
     table.has_delete_rules = spi.text_at(row, 6) == "t";
     table.may_keep_rows =
         table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 10) == "t";
@@ -253,8 +338,20 @@ void add_physical_keys(Catalog &catalog) {
   }
 }
 
-void load_roots(Spi &spi, Catalog &catalog) {
-  const std::uint64_t rows = spi.run(kRootsQuery);
+// A table a rule names; the graph leaves out extensions' tables and Citus's shards.
+Table &known_table(Catalog &catalog, TableId id, const std::string &rule) {
+  auto found = catalog.tables.find(id);
+  if (found != catalog.tables.end()) return found->second;
+  throw UserError("0A000",
+                  "test_cleanup: " + rule + " names a table of an extension or a Citus shard",
+                  "Such tables hold no test data of their own; a Citus table's rows are read "
+                  "through the table itself, never through its shards.",
+                  "Remove the rule with SELECT test_cleanup.remove_rules(" + std::to_string(id) +
+                      "); and register the table it belongs to.");
+}
+
+void load_roots(Spi &spi, Catalog &catalog, const Shards &shards) {
+  const std::uint64_t rows = spi.run(kRootsQuery, shards.params());
   for (std::uint64_t row = 0; row < rows; ++row) {
     const std::string rule =
         "column \"" + spi.text_at(row, 3) + "\" of root table \"" + spi.text_at(row, 2) + "\"";
@@ -265,7 +362,7 @@ void load_roots(Spi &spi, Catalog &catalog) {
                           "; and register the column that now holds the metadata.");
     if (spi.text_at(row, 5) != "t")
       throw UserError("42804", "test_cleanup: " + rule + " is no longer jsonb");
-    Table &table = catalog.tables.at(static_cast<TableId>(spi.int64_at(row, 1)));
+    Table &table = known_table(catalog, static_cast<TableId>(spi.int64_at(row, 1)), rule);
     table.metadata_objects.push_back(spi.text_at(row, 6));
     catalog.root_tables.push_back(table.id);
   }
@@ -280,26 +377,37 @@ EdgeKind edge_kind(const std::string &code) {
   return EdgeKind::listed_link;
 }
 
-void load_edges(Spi &spi, Catalog &catalog) {
-  const std::uint64_t rows = spi.run(kEdgesQuery);
+void load_edges(Spi &spi, Catalog &catalog, const Shards &shards) {
+  const std::uint64_t rows = spi.run(kEdgesQuery, shards.params());
   std::string previous;
+  bool skipping = false;
   for (std::uint64_t row = 0; row < rows; ++row) {
     const std::string kind = spi.text_at(row, 0);
     const std::string key = kind + std::to_string(spi.int64_at(row, 1));
     if (key != previous) {
+      const auto dependent = static_cast<TableId>(spi.int64_at(row, 3));
+      const auto owner = static_cast<TableId>(spi.int64_at(row, 4));
+      previous = key;
+      if (kind == "f" && !(catalog.tables.count(dependent) && catalog.tables.count(owner))) {
+        skipping = true;  // a shard's copy of a foreign key, or one inside an extension
+        continue;
+      }
+      skipping = false;
+      known_table(catalog, dependent, spi.text_at(row, 2));
+      known_table(catalog, owner, spi.text_at(row, 2));
       Edge edge;
       edge.kind = edge_kind(kind);
       edge.name = spi.text_at(row, 2);
-      edge.dependent = static_cast<TableId>(spi.int64_at(row, 3));
-      edge.owner = static_cast<TableId>(spi.int64_at(row, 4));
+      edge.dependent = dependent;
+      edge.owner = owner;
       edge.on_delete = spi.text_at(row, 5).at(0);
       edge.array_path = spi.text_at(row, 8);
       edge.element_key = spi.text_at(row, 9);
       edge.sets_some_columns = spi.text_at(row, 11) == "t";
       edge.owner_lists_indexed = spi.text_at(row, 12) == "t";
       catalog.edges.push_back(std::move(edge));
-      previous = key;
     }
+    if (skipping) continue;
     Edge &edge = catalog.edges.back();
     if (spi.is_null(row, 13) || spi.is_null(row, 14))
       throw UserError("42703", "test_cleanup: a column of " + edge.name + " no longer exists", "",
@@ -350,10 +458,11 @@ void add_partition_edges(Spi &spi, Catalog &catalog) {
 
 Catalog load_catalog(Spi &spi) {
   Catalog catalog;
-  load_tables(spi, catalog);
+  const Shards shards = load_citus(spi, catalog);
+  load_tables(spi, catalog, shards);
   add_physical_keys(catalog);
-  load_roots(spi, catalog);
-  load_edges(spi, catalog);
+  load_roots(spi, catalog, shards);
+  load_edges(spi, catalog, shards);
   add_partition_edges(spi, catalog);
   return catalog;
 }

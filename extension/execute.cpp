@@ -14,6 +14,7 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 }
@@ -165,7 +166,8 @@ class Cleanup {
     std::vector<ExplainedStep> steps;
     for (const Step &step : cached.plan->steps)
       steps.push_back(
-          {stage_name(step.stage), table_names(*cached.catalog, step.tables), step.sql});
+          {step.iterate ? "cycle, repeated until a round adds no row" : stage_name(step.stage),
+           table_names(*cached.catalog, step.tables), step.sql});
     spi_.finish();
     return steps;
   }
@@ -209,15 +211,9 @@ class Cleanup {
   // marker and the session, and a verify step probes keys, whose plan is the same for any
   // number of them: those are planned once per backend, not once per call.
   void run_step(const Step &step, const std::string &sql, KeptPlan &kept) {
-    SpiParams params;
-    params.add_text(&request_.marker);
-    params.add_text(request_.session);
-    for (TableId id : step.inputs) {
-      const Doomed &rows = doomed(id);
-      for (size_t i = 0; i < rows.arrays.size(); ++i)
-        params.add(rows.array_types[i], rows.arrays[i]);
-    }
-
+    if (step.iterate) return run_rounds(step, sql);
+    SpiParams params = step_params();
+    for (TableId id : step.inputs) add_params(params, doomed(id));
     std::uint64_t rows = 0;
     try {
       const bool keep = step.inputs.empty() || step.stage == Stage::verify;
@@ -239,7 +235,22 @@ class Cleanup {
     }
   }
 
-  void read_doomed(const Step &step) {
+  // The marker and the session: every statement's first two parameters.
+  SpiParams step_params() const {
+    SpiParams params;
+    params.add_text(&request_.marker);
+    params.add_text(request_.session);
+    return params;
+  }
+
+  static void add_params(SpiParams &params, const Doomed &rows) {
+    for (size_t i = 0; i < rows.arrays.size(); ++i) params.add(rows.array_types[i], rows.arrays[i]);
+  }
+
+  void read_doomed(const Step &step) { doomed_ = read_rows(step, std::move(doomed_)); }
+
+  // `into` with the rows of each of step.tables replaced by the ones the result holds.
+  std::map<TableId, Doomed> read_rows(const Step &step, std::map<TableId, Doomed> into) {
     int col = 0;
     for (TableId id : step.tables) {
       Doomed found = doomed(id);
@@ -249,7 +260,38 @@ class Cleanup {
                               ? empty_array(carried[i].type)
                               : spi_.datum_copy_at(0, col);
       found.rows = found.arrays.empty() ? 0 : array_length(found.arrays[0]);
-      doomed_[id] = std::move(found);
+      into[id] = std::move(found);
+    }
+    return into;
+  }
+
+  // A cycle step Citus runs one round at a time (Step::iterate): the rows each round adds
+  // join the doomed sets, until a round adds none. Every round adds a row, so it ends.
+  void run_rounds(const Step &step, const std::string &sql) {
+    std::map<TableId, Doomed> added;
+    for (TableId id : step.inputs) added[id] = doomed(id);
+    for (;;) {
+      SpiParams params = step_params();
+      for (TableId id : step.inputs) add_params(params, doomed(id));
+      for (TableId id : step.inputs) add_params(params, added.at(id));
+      try {
+        spi_.run(sql, params);
+      } catch (const PgError &error) {
+        add_stage_to_detail(error.edata(), *catalog_, step);
+        throw;
+      }
+      added = read_rows(step, std::move(added));
+      std::int64_t found = 0;
+      for (const auto &[id, rows] : added) found += rows.rows;
+      if (found == 0) return;
+      for (const auto &[id, rows] : added) {
+        Doomed &all = doomed_.at(id);
+        for (size_t i = 0; i < all.arrays.size(); ++i)
+          all.arrays[i] = pg_call([&all, &rows, i] {
+            return OidFunctionCall2(F_ARRAY_CAT, all.arrays[i], rows.arrays[i]);
+          });
+        all.rows += rows.rows;
+      }
     }
   }
 

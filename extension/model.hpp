@@ -27,6 +27,11 @@ struct Column {
   bool operator<(const Column &other) const { return name < other.name; }
 };
 
+// What Citus makes of a table (none where Citus is absent): a distributed table's rows are
+// spread over shards on the workers; a reference table has a copy on every node; a Citus
+// local table stays on the coordinator. Statements on any of them go through Citus.
+enum class CitusKind { none, distributed, reference, local };
+
 struct Table {
   TableId id = 0;
   std::string sql_name;      // schema-qualified and quoted, ready for SQL text
@@ -51,6 +56,7 @@ struct Table {
   // table spans several heaps.
   std::vector<Column> key;
   bool by_ctid = false;
+  CitusKind citus = CitusKind::none;
   // One SQL expression per root rule, relative to the row (e.g. `"payloads" OPERATOR(
   // pg_catalog.->) 'public'`): each yields the test-metadata object of a row. Empty for
   // tables that are not roots.
@@ -97,7 +103,8 @@ struct Edge {
 struct Catalog {
   std::map<TableId, Table> tables;  // every table that appears in a rule or foreign key
   std::vector<Edge> edges;
-  std::vector<TableId> root_tables;  // tables with at least one root rule, sorted
+  std::vector<TableId> root_tables;    // tables with at least one root rule, sorted
+  std::map<TableId, CitusKind> citus;  // every table Citus manages (empty without Citus)
 };
 
 // What the caller asked for: every marked row (no session) or one test session.

@@ -92,7 +92,11 @@ class GroupFinder {
 // The parameters of one step: each input table's carried columns, in order.
 class Inputs {
  public:
-  explicit Inputs(const std::map<TableId, std::vector<Column>> &carried) : carried_(carried) {}
+  explicit Inputs(const std::map<TableId, std::vector<Column>> &carried,
+                  int first = kFirstInputParam)
+      : carried_(carried), next_(first) {}
+
+  int next_param() const { return next_; }
 
   // The $n of each carried column of `id` (added on first use).
   const std::vector<std::string> &of(TableId id) {
@@ -121,7 +125,7 @@ class Inputs {
   const std::map<TableId, std::vector<Column>> &carried_;
   std::map<TableId, std::vector<std::string>> params_;
   std::vector<TableId> tables_;
-  int next_ = kFirstInputParam;
+  int next_;
 };
 
 class Planner {
@@ -143,6 +147,7 @@ class Planner {
                       "been registered as carrying it.",
                       "Register one with SELECT test_cleanup.add_root('users', 'test_metadata');");
     find_plan_tables();
+    check_citus_tables();
     find_carried_columns();
 
     std::vector<Group> owners_first = closure_groups();
@@ -193,6 +198,42 @@ class Planner {
       for (const Edge *edge : edges_from(owner))
         if (edge->dooms_dependent() && in_plan_.insert(edge->dependent).second)
           queue.push_back(edge->dependent);
+    }
+  }
+
+  // Tables the cleanup deletes from or updates.
+  std::set<TableId> written_tables() const {
+    std::set<TableId> written(in_plan_.begin(), in_plan_.end());
+    for (const Edge &edge : catalog_.edges)
+      if (in_plan(edge.owner) && edge.kind == EdgeKind::foreign_key) written.insert(edge.dependent);
+    return written;
+  }
+
+  // Citus runs each statement on the shards that hold a table's rows: rows are named by key
+  // there (a ctid is unique only within one shard or placement), row locks on many shards
+  // are refused, and with foreign key triggers off on the coordinator they would still
+  // fire on the workers.
+  void check_citus_tables() {
+    for (TableId id : written_tables()) {
+      const Table &t = table(id);
+      if (t.citus == CitusKind::none) continue;
+      if (t.citus == CitusKind::distributed) distributed_ = true;
+      if (skip_fk_checks_)
+        throw UserError("0A000",
+                        "test_cleanup: test_cleanup.skip_fk_checks does not work on Citus "
+                        "tables (\"" +
+                            t.display_name + "\")",
+                        "Foreign key checks run on the workers, where the coordinator's "
+                        "session_replication_role does not reach.",
+                        "SET test_cleanup.skip_fk_checks = off for this database.");
+      if (t.by_ctid)
+        throw UserError("0A000",
+                        "test_cleanup: Citus table \"" + t.display_name +
+                            "\" has no primary key or unique key over NOT NULL columns",
+                        "Its rows can be named only by their physical address, which is unique "
+                        "only within one shard or placement.",
+                        "Give the table a primary key (on a distributed table it includes the "
+                        "distribution column).");
     }
   }
 
@@ -277,6 +318,15 @@ class Planner {
                                ", 0), pg_catalog.pg_advisory_xact_lock(" + sql::kLockSpace +
                                ", pg_catalog.hashtext($2))"
                          : "SELECT pg_catalog.pg_advisory_xact_lock(" + sql::kLockSpace + ", 0)");
+    // Citus refuses to write a reference or Citus local table after it read or wrote a
+    // distributed table over several connections in the same transaction: one connection
+    // per worker, set before any statement reaches a Citus table (function-local, as the
+    // search_path is).
+    if (distributed_ && std::any_of(in_plan_.begin(), in_plan_.end(), [this](TableId id) {
+          return table(id).citus == CitusKind::reference || table(id).citus == CitusKind::local;
+        }))
+      add_step(Stage::lock, Result::none, {}, {},
+               "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)");
 
     // Row locks keep new children away from doomed owners only where a foreign key
     // checks. Tables that point at their owner without one, and owners whose JSON lists
@@ -284,15 +334,18 @@ class Planner {
     std::set<TableId> guarded;
     for (const Edge &edge : catalog_.edges) {
       if (!in_plan(edge.owner)) continue;
-      // With foreign key triggers off nothing else protects the doomed rows: every table
-      // the cleanup deletes from or updates is locked against writes instead (one lock
-      // per table, where row locks would write every doomed row once more).
-      if (skip_fk_checks_) guarded.insert({edge.owner, edge.dependent});
       if (!in_plan(edge.dependent)) continue;
       if (edge.kind == EdgeKind::link) guarded.insert(edge.dependent);
       if (edge.kind == EdgeKind::listed_link) guarded.insert(edge.owner);
     }
-    if (skip_fk_checks_) guarded.insert(in_plan_.begin(), in_plan_.end());
+    // With foreign key triggers off nothing else protects the doomed rows, and Citus
+    // refuses row locks on many shards at once: then every table the cleanup deletes from
+    // or updates is locked against writes instead (one lock per table, where row locks
+    // would write every doomed row once more).
+    if (skip_fk_checks_ || distributed_) {
+      const std::set<TableId> written = written_tables();
+      guarded.insert(written.begin(), written.end());
+    }
     if (guarded.empty()) return;
     std::string names;
     for (TableId id : guarded)
@@ -305,10 +358,12 @@ class Planner {
   void add_seed_step(TableId root) {
     const Table &t = table(root);
     // Inheritance children have root rules of their own (see the catalog): ONLY here.
+    // Where every table is locked (a Citus distributed table in the plan), no row lock.
     add_step(Stage::seed, Result::doomed, {root}, {},
              aggregate(root, "SELECT " + sql::columns("x", carried(root)) + " FROM " +
                                  sql::from(t, "x") + " WHERE " +
-                                 sql::metadata_match(t, "x", by_session_) + " FOR UPDATE OF x"));
+                                 sql::metadata_match(t, "x", by_session_) +
+                                 (distributed_ ? "" : " FOR UPDATE OF x")));
   }
 
   // The edges between members of a group, in catalog order.
@@ -341,7 +396,13 @@ class Planner {
 
     const bool cyclic = std::any_of(internal.begin(), internal.end(),
                                     [](const Edge *e) { return e->dooms_dependent(); });
-    if (cyclic) add_cycle_step(group, internal);
+    const bool distributed = std::any_of(group.begin(), group.end(), [this](TableId id) {
+      return table(id).citus == CitusKind::distributed;
+    });
+    if (cyclic && distributed)
+      add_iterated_cycle_step(group, internal);
+    else if (cyclic)
+      add_cycle_step(group, internal);
   }
 
   void add_gather_step(TableId id, const std::set<TableId> &group) {
@@ -364,7 +425,17 @@ class Planner {
       if (!joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second) continue;
       conditions.push_back(owned_rows(*edge, "d", inputs));
     }
-    if (!listed.empty()) conditions.push_back(listed_rows(listed, inputs, false));
+    // Citus runs no subquery that joins a distributed table's lists to other rows, nor a
+    // correlated one over a reference table: there the lists are read by CTEs of their own,
+    // which it runs first.
+    const bool citus = std::any_of(listed.begin(), listed.end(), [this, id](const Edge *edge) {
+      return table(edge->owner).citus != CitusKind::none || table(id).citus != CitusKind::none;
+    });
+    std::string ctes;
+    if (citus)
+      conditions.push_back(listed_rows_on_citus(listed, inputs, ctes));
+    else if (!listed.empty())
+      conditions.push_back(listed_rows(listed, inputs, false));
     if (conditions.empty()) return;  // nothing reaches it from outside
 
     auto statement = [&](const std::vector<std::string> &where) {
@@ -374,10 +445,10 @@ class Planner {
         rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
                 sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
                 condition;
-      return aggregate(id, rows);
+      return ctes + aggregate(id, rows);
     };
     add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), statement(conditions));
-    if (!listed.empty()) {
+    if (!listed.empty() && !citus) {
       std::vector<std::string> few = conditions;
       few.back() = listed_rows(listed, inputs, true);
       if (few.back() != conditions.back()) plan_.steps.back().sql_for_few = statement(few);
@@ -428,6 +499,32 @@ class Planner {
                     (edge->owner_lists_indexed ? sql::may_list("o", *edge, key) + " AND " : "") +
                     survivor_lists_key + ")";
     }
+    return "(" + listed_by_doomed + ")" + listed_by_survivor;
+  }
+
+  // listed_rows() for Citus: each link's keys listed by doomed owners and by surviving ones
+  // are read by a materialized CTE (set in `ctes`, as `WITH ... `), and the condition on `d`
+  // compares with their results.
+  std::string listed_rows_on_citus(const std::vector<const Edge *> &listed, Inputs &inputs,
+                                   std::string &ctes) const {
+    std::string listed_by_doomed, listed_by_survivor;
+    for (size_t i = 0; i < listed.size(); ++i) {
+      const Edge *edge = listed[i];
+      const std::string doomed = own_rows(edge->owner, "o", inputs);
+      const std::string keys = "SELECT " + sql::listed_key("e", *edge) + " FROM " +
+                               sql::from(table(edge->owner), "o") + ", " +
+                               sql::json_array_elements("o", *edge) + " e WHERE ";
+      const std::string by_doomed = "listed_" + std::to_string(i),
+                        by_survivor = "kept_" + std::to_string(i);
+      ctes += std::string(ctes.empty() ? "WITH " : ", ") + by_doomed + "(k) AS MATERIALIZED (" +
+              keys + doomed + "), " + by_survivor + "(k) AS MATERIALIZED (" + keys + "NOT " +
+              doomed + ")";
+      const std::string key =
+          sql::listed_column("d", *edge) + " " + sql::kEquals + " ANY (SELECT k FROM ";
+      listed_by_doomed += (i ? " OR " : "") + key + by_doomed + ")";
+      listed_by_survivor += " AND NOT " + key + by_survivor + " WHERE k IS NOT NULL)";
+    }
+    ctes += " ";
     return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
 
@@ -493,6 +590,45 @@ class Planner {
              "WITH RECURSIVE closure(" + names + ") AS (" + seeds +
                  " UNION SELECT n.* FROM closure c CROSS JOIN LATERAL (" + grow + ") n) SELECT " +
                  aggregates + " FROM closure");
+  }
+
+  // The same growth, one round per run (see Step::iterate), for groups Citus cannot run a
+  // recursive statement on: the rows an internal edge reaches from the rows the previous
+  // round added, that are not doomed yet.
+  void add_iterated_cycle_step(const Group &group, const std::vector<const Edge *> &internal) {
+    Inputs known(plan_.carried);
+    for (TableId id : group) known.of(id);
+    Inputs added(plan_.carried, known.next_param());
+    for (TableId id : group) added.of(id);
+    std::string names = "tab", rounds, aggregates;
+    for (size_t m = 0; m < group.size(); ++m)
+      for (size_t c = 0; c < carried(group[m]).size(); ++c) {
+        const std::string name = "t" + std::to_string(m) + "_" + std::to_string(c);
+        names += ", " + name;
+        aggregates += std::string(aggregates.empty() ? "" : ", ") + "pg_catalog.array_agg(" + name +
+                      ") FILTER (WHERE tab " + sql::kEquals + " " + std::to_string(m) + ")";
+      }
+    for (const Edge *edge_ptr : internal) {
+      const Edge &edge = *edge_ptr;
+      if (!edge.dooms_dependent()) continue;
+      const size_t d = static_cast<size_t>(std::find(group.begin(), group.end(), edge.dependent) -
+                                           group.begin());
+      std::string values = std::to_string(d);  // the member's columns, typed NULLs for others
+      for (size_t other = 0; other < group.size(); ++other) {
+        const std::vector<std::string> &params = known.of(group[other]);
+        for (size_t c = 0; c < params.size(); ++c)
+          values += ", " + (other == d ? "d." + carried(edge.dependent)[c].name
+                                       : "(" + params[c] + ")[0]");
+      }
+      rounds += (rounds.empty() ? "" : " UNION ") + std::string("SELECT ") + values + " FROM " +
+                sql::from(table(edge.dependent), "d") + " WHERE " +
+                sql::match("d", edge.dependent_cols, edge.owner_cols,
+                           added.of(edge.owner, edge.owner_cols)) +
+                " AND NOT " + own_rows(edge.dependent, "d", known);
+    }
+    add_step(Stage::cycle, Result::doomed, group, known.tables(),
+             "SELECT " + aggregates + " FROM (" + rounds + ") round(" + names + ")");
+    plan_.steps.back().iterate = true;
   }
 
   // With foreign key triggers off, nothing may change under the cleanup: its tables are
@@ -576,7 +712,13 @@ class Planner {
               Step{Stage::remove, Result::none, group, inputs,
                    "DELETE FROM " + sql::from(t, "d") + " WHERE " + conditions[0]}};
     }
-    std::string deletes, counts;
+    // Citus runs each DELETE of a WITH as a statement of its own: a foreign key action of
+    // one may remove rows another would count. There the rows are counted first.
+    const bool citus =
+        group.size() > 1 && std::any_of(group.begin(), group.end(), [this](TableId id) {
+          return table(id).citus != CitusKind::none;
+        });
+    std::string deletes, counts, citus_counts;
     for (size_t i = 0; i < group.size(); ++i) {
       const Table &t = table(group[i]);
       if (t.has_delete_rules)
@@ -591,8 +733,77 @@ class Planner {
                  " WHERE " + conditions[i] + " RETURNING " + sql::is_marked(t, "d") + " AS marked)";
       counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
                 ", pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT marked) FROM " + cte;
+      citus_counts += std::string(i ? " UNION ALL " : "") + "SELECT " + std::to_string(i) +
+                      ", pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT " +
+                      sql::is_marked(t, "d") + ") FROM " + sql::from(t, "d") + " WHERE " +
+                      conditions[i];
+    }
+    if (citus) {
+      std::vector<Step> steps{Step{Stage::remove, Result::counts, group, inputs, citus_counts}};
+      for (size_t i : citus_delete_order(group))
+        steps.push_back(
+            Step{Stage::remove,
+                 Result::none,
+                 {group[i]},
+                 inputs,
+                 "DELETE FROM " + sql::from(table(group[i]), "d") + " WHERE " + conditions[i]});
+      return steps;
     }
     return {Step{Stage::remove, Result::counts, group, inputs, "WITH " + deletes + " " + counts}};
+  }
+
+  // The order in which Citus deletes a group's tables, one statement each (positions in
+  // `group`). Each statement checks its NO ACTION and RESTRICT keys at its end, and its
+  // cascades remove rows of other members (already counted): a table goes only when no
+  // remaining member still refers, by such a key, to a row that its delete or the cascades
+  // it starts remove. Where no table can go first, the cleanup refuses.
+  std::vector<size_t> citus_delete_order(const Group &group) const {
+    auto fk_in_group = [&](const Edge *edge, bool cascading) {
+      return edge->kind == EdgeKind::foreign_key && edge->dependent != edge->owner &&
+             (cascading ? edge->on_delete == 'c'
+                        : edge->on_delete == 'a' || edge->on_delete == 'r') &&
+             std::find(group.begin(), group.end(), edge->dependent) != group.end();
+    };
+    std::vector<size_t> order;
+    std::set<TableId> done;
+    while (order.size() < group.size()) {
+      const size_t before = order.size();
+      for (size_t i = 0; i < group.size() && order.size() == before; ++i) {
+        if (done.count(group[i])) continue;
+        std::set<TableId> reached{group[i]};  // what the delete and its cascades remove
+        std::vector<TableId> queue{group[i]};
+        bool blocked = false;
+        while (!queue.empty() && !blocked) {
+          const TableId owner = queue.back();
+          queue.pop_back();
+          for (const Edge *edge : edges_from(owner)) {
+            if (done.count(edge->dependent)) continue;
+            if (fk_in_group(edge, false)) blocked = true;
+            if (fk_in_group(edge, true) && reached.insert(edge->dependent).second)
+              queue.push_back(edge->dependent);
+          }
+        }
+        if (blocked) continue;
+        order.push_back(i);
+        done.insert(group[i]);
+      }
+      if (order.size() == before)
+        throw UserError("0A000",
+                        "test_cleanup: Citus tables " + names_of(group) +
+                            " reference each other with NO ACTION or RESTRICT foreign keys",
+                        "Citus runs the deletes of several tables as separate statements, each "
+                        "checking its foreign keys at its end, and no order of them passes.",
+                        "Make the NO ACTION or RESTRICT foreign keys between them ON DELETE "
+                        "CASCADE.");
+    }
+    return order;
+  }
+
+  std::string names_of(const Group &group) const {
+    std::string names;
+    for (TableId id : group)
+      names += (names.empty() ? "\"" : ", \"") + table(id).display_name + "\"";
+    return names;
   }
 
   // After the deletes, none of a table's doomed rows may still exist: a BEFORE DELETE
@@ -670,6 +881,7 @@ class Planner {
   const Catalog &catalog_;
   const bool by_session_;
   const bool skip_fk_checks_;
+  bool distributed_ = false;  // a Citus distributed table in the plan
   std::set<TableId> in_plan_;
   std::map<TableId, Gather> gathers_;  // closure steps of non-root tables, found by key only
   std::map<TableId, Gather> fused_;    // deleted straight from their owners' rows: one condition

@@ -22,7 +22,8 @@ constexpr int kFirstInputParam = 3;
 
 enum class Stage {
   lock,          // advisory lock for the session; table locks for links without foreign keys
-                 // (with skip_fk_checks: for every table the cleanup writes)
+                 // (with skip_fk_checks, or a Citus distributed table in the plan: for every
+                 // table the cleanup writes); Citus's modify mode
   seed,          // lock the marked roots (FOR UPDATE) and collect them
   closure,       // grow the doomed set of a table from its owners' doomed sets
   cycle,         // grow the doomed sets of tables that reference each other, to a fixed point
@@ -54,6 +55,12 @@ struct Step {
   // Verify steps of tables no trigger or rule can make keep a row: needed only when the
   // table's delete removed fewer rows than its doomed set holds.
   bool only_if_short = false;
+  // Cycle steps where Citus refuses a recursive statement (a distributed table in the
+  // group): the statement finds the rows one round adds, and runs until a round adds none.
+  // Its parameters are the inputs' doomed rows so far ($3...), then the same columns
+  // again for the rows the previous round added (at first, all of them); its result, like
+  // a doomed step's, holds only the rows new in this round.
+  bool iterate = false;
 };
 
 // Below this many input rows a step is small: its probes finish before parallel workers

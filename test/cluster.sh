@@ -9,7 +9,8 @@
 #   test/cluster.sh down    stop the server but keep its data (to test a database outage)
 #   test/cluster.sh up      start it again after `down`
 #
-# TC_PGPORT picks the port (default 54329).
+# TC_PGPORT picks the port (default 54329). TC_CITUS=1 makes it a Citus node: Citus
+# preloaded, and listening on 127.0.0.1 too, where the other nodes reach it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +61,13 @@ synchronous_commit = off
 full_page_writes = off
 log_line_prefix = '%m [%p] %q%a '
 CONF
+  if [ "${TC_CITUS:-0}" = 1 ]; then
+    cat >>"$dir/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'citus'
+listen_addresses = '127.0.0.1'
+max_connections = 200
+CONF
+  fi
   if ! as_postgres "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null; then
     cat "$dir/server.log" >&2
     exit 1

@@ -24,7 +24,11 @@ touch counters and the archives are compared too. A rule table on a cycle is ref
 design (undecided). Some tables are hash-partitioned by id (two partitions), in both
 schemas, so foreign keys, links and triggers reach partitioned tables from both ends.
 
-  differential.py [--cases N] [--seed S]     (defaults: 200 cases, a random seed)
+With --citus (on a Citus coordinator) every subject table is keyed by (tenant, id) and
+made a distributed table (by tenant, co-located; its foreign keys include tenant) or a
+reference table; no triggers, rules, partitions or SET NULL there (see README, Citus).
+
+  differential.py [--cases N] [--seed S] [--fast | --citus]   (defaults: 200 cases, a random seed)
 
 Prints one "ok"/"not ok" line per case group and the seed to reproduce a failure.
 """
@@ -48,18 +52,28 @@ def q(name):
 class Case:
     """One random schema with data; emits DDL and DML for a given schema name."""
 
-    def __init__(self, rng, with_links, fast=False):
+    def __init__(self, rng, with_links, fast=False, citus=False):
         self.rng = rng
+        self.citus = citus
         self.n_tables = rng.randint(2, 6)
-        # Some tables are keyed by (tenant, id), the others by id alone.
-        self.composite = [rng.random() < 0.3 for _ in range(self.n_tables)]
+        # Some tables are keyed by (tenant, id), the others by id alone. On Citus every
+        # table is: distributed tables are distributed by tenant, co-located, and their
+        # foreign keys include it (Citus refuses SET NULL on it).
+        self.composite = [citus or rng.random() < 0.3 for _ in range(self.n_tables)]
+        self.kind = [rng.choice(["distributed", "reference"]) if citus else None
+                     for _ in range(self.n_tables)]
+        actions = [a for a in ACTIONS if a != "SET NULL"] if citus else ACTIONS
         self.names = [rng.choice(["t", "Tab ", "order", "x\"y", "näme"]) + str(i) for i in range(self.n_tables)]
         self.roots = [i for i in range(self.n_tables) if rng.random() < 0.5] or [0]
         self.fks = []  # (child, parent, action, name)
         for child in range(self.n_tables):
             for _ in range(rng.choice([0, 1, 1, 2])):
                 parent = rng.randrange(self.n_tables)  # any direction: cycles and self-references
-                self.fks.append((child, parent, rng.choice(ACTIONS), f"fk{len(self.fks)}"))
+                action = rng.choice(actions)
+                # Citus allows no key from a reference table to a distributed one.
+                if self.kind[child] == "reference" and self.kind[parent] == "distributed":
+                    continue
+                self.fks.append((child, parent, action, f"fk{len(self.fks)}"))
         self.links = []  # (dependent, owner, name): an FK-less "belongs to" via its own column
         if with_links:
             for child in range(self.n_tables):
@@ -71,13 +85,14 @@ class Case:
             self.listed.append((rng.randrange(self.n_tables), rng.randrange(self.n_tables), "ls0"))
         # Foreign keys whose referencing rows, when deleted, touch the referenced row. Not
         # with skip_fk_checks, which deletes with user triggers off by design.
-        self.touching = [fk for fk in self.fks if rng.random() < 0.4 and not fast]
+        # On Citus: no triggers, rules or partitioned reference tables in the subject.
+        self.touching = [fk for fk in self.fks if rng.random() < 0.4 and not fast and not citus]
         # Hash-partitioned tables (their primary keys all contain id, the partition key).
-        self.partitioned = [t for t in range(self.n_tables) if rng.random() < 0.25]
+        self.partitioned = [t for t in range(self.n_tables) if rng.random() < 0.25 and not citus]
         # Tables whose deleted rows a DO ALSO rule archives (rules, too, are off in
         # skip_fk_checks' replica mode; PostgreSQL allows no rules on partitioned tables).
         self.archived = [t for t in range(self.n_tables)
-                         if rng.random() < 0.12 and not fast and t not in self.partitioned]
+                         if rng.random() < 0.12 and not fast and not citus and t not in self.partitioned]
         # Half the cases index the lists (GIN): test_cleanup then probes them per key.
         self.listed_gin = bool(self.listed) and rng.random() < 0.5
         self.rows = [self._rows(t) for t in range(self.n_tables)]
@@ -108,6 +123,23 @@ class Case:
     def fk_cols(self, fk_name, parent):
         return [f"{fk_name}_{c}" for c in self.key_cols(parent)]
 
+    def own_fk_cols(self, fk_name, parent):
+        """A foreign key's referencing columns: on Citus the row's own tenant, then its own."""
+        return ["tenant", f"{fk_name}_id"] if self.citus else self.fk_cols(fk_name, parent)
+
+    def citus_ddl(self, s):
+        """Makes the subject's tables Citus tables, before their foreign keys exist."""
+        out, first = [], None
+        for t in range(self.n_tables):
+            table = f"'{s}.{q(self.names[t])}'"
+            if self.kind[t] == "reference":
+                out.append(f"SELECT create_reference_table({table});")
+            else:
+                out.append(f"SELECT create_distributed_table({table}, 'tenant'"
+                           + (f", colocate_with => {first});" if first else ");"))
+                first = first or table
+        return out
+
     def ddl(self, schema, oracle):
         s = q(schema)
         out = [f"CREATE SCHEMA {s};"]
@@ -119,7 +151,7 @@ class Case:
                 cols.append("meta jsonb")
             for child, parent, _, name in self.fks:
                 if child == t:
-                    cols += [f"{c} int" for c in self.fk_cols(name, parent)]
+                    cols += [f"{c} int" for c in self.own_fk_cols(name, parent) if c != "tenant"]
             for child, owner, name in self.links:
                 if child == t:
                     cols += [f"{c} int" for c in self.fk_cols(name, owner)]
@@ -135,11 +167,13 @@ class Case:
                                f"FOR VALUES WITH (MODULUS 2, REMAINDER {r});")
             else:
                 out.append(f"CREATE TABLE {table} ({', '.join(cols)}, PRIMARY KEY ({keys}));")
+        if self.citus and not oracle:
+            out += self.citus_ddl(s)
         for child, parent, action, name in self.fks:
             if oracle and action != "SET NULL":
                 action = "CASCADE"
             out.append(f"ALTER TABLE {s}.{q(self.names[child])} ADD CONSTRAINT {q(name)} FOREIGN KEY "
-                       f"({', '.join(self.fk_cols(name, parent))}) REFERENCES {s}.{q(self.names[parent])} "
+                       f"({', '.join(self.own_fk_cols(name, parent))}) REFERENCES {s}.{q(self.names[parent])} "
                        f"({', '.join(self.key_cols(parent))}) ON DELETE {action};")
         for child, parent, _, name in self.touching:
             fn = q(f"touch_{name}")
@@ -171,12 +205,19 @@ class Case:
                     vals.append("NULL" if row["meta"] is None else "'" + json.dumps(row["meta"]).replace("'", "''") + "'::jsonb")
                 out.append(f"INSERT INTO {s}.{q(self.names[t])} ({', '.join(cols)}) VALUES ({', '.join(vals)}) "
                            f"ON CONFLICT DO NOTHING;")
-        for child, parent, _, name in self.fks + [(c, o, None, n) for c, o, n in self.links]:
+        fks = [(c, o, n, self.own_fk_cols(n, o)) for c, o, _, n in self.fks]
+        for child, parent, name, fk_cols in fks + [(c, o, n, self.fk_cols(n, o)) for c, o, n in self.links]:
             for row in self.rows[child]:
                 if self.rng.random() < 0.3:
                     continue  # no reference
-                target = self.rng.choice(self.rows[parent])
-                sets = ", ".join(f"{col} = {target[k]}" for col, k in zip(self.fk_cols(name, parent), self.key_cols(parent)))
+                # A key that includes the row's own tenant points within that tenant.
+                targets = [r for r in self.rows[parent]
+                           if "tenant" not in fk_cols or r["tenant"] == row["tenant"]]
+                if not targets:
+                    continue
+                target = self.rng.choice(targets)
+                sets = ", ".join(f"{col} = {target[k]}" for col, k in zip(fk_cols, self.key_cols(parent))
+                                 if col != "tenant")
                 where = " AND ".join(f"{k} = {row[k]}" for k in self.key_cols(child))
                 out.append(f"UPDATE {s}.{q(self.names[child])} SET {sets} WHERE {where};")
         for dependent, owner, name in self.listed:
@@ -246,9 +287,9 @@ def run_oracle(cur, schema, case, session):
             changed = changed or cur.rowcount > 0
 
 
-def run_case(conn, number, seed, with_links, fast=False):
+def run_case(conn, number, seed, with_links, fast=False, citus=False):
     rng = random.Random(seed)
-    case = Case(rng, with_links, fast)
+    case = Case(rng, with_links, fast, citus)
     subject, oracle = f"dt subject {number}", f"dt oracle {number}"
     cur = conn.cursor()
     data = case.dml(subject)  # the same random references for both: draw them once
@@ -275,7 +316,7 @@ def run_case(conn, number, seed, with_links, fast=False):
         cur.execute("SELECT test_cleanup(%s)", (session,))
         result = cur.fetchone()[0]
     except psycopg2.Error as e:
-        if "lies on a cycle" in (e.pgerror or ""):
+        if "lies on a cycle" in (e.pgerror or "") or "reference each other with NO ACTION" in (e.pgerror or ""):
             conn.rollback()  # a listed link or rule table on a cycle is refused by design: no verdict
             return None, case
         cur.execute("ROLLBACK TO SAVEPOINT cleanup")
@@ -310,21 +351,32 @@ def main():
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1 << 30))
     parser.add_argument("--dbname", default="tc_differential")
     parser.add_argument("--fast", action="store_true", help="with test_cleanup.skip_fk_checks on")
+    parser.add_argument("--citus", action="store_true",
+                        help="on a Citus coordinator: the subject's tables distributed or reference tables")
     args = parser.parse_args()
-    conn = psycopg2.connect(dbname=args.dbname)
+
+    def connect():
+        conn = psycopg2.connect(dbname=args.dbname)
+        if args.citus:
+            with conn.cursor() as cur:
+                cur.execute("SET citus.shard_count = 4")  # a handful of shards per table: faster cases
+            conn.commit()
+        return conn
+
+    conn = connect()
     conn.autocommit = False
     failures = 0
     for with_links in (False, True):
         label = ("foreign keys, links and listed links" if with_links else "foreign keys") + \
-            (", skip_fk_checks" if args.fast else "")
+            (", skip_fk_checks" if args.fast else "") + (", Citus" if args.citus else "")
         bad = undecided = 0
         for number in range(args.cases // 2):
             seed = args.seed * 100003 + number * 2 + int(with_links)
             if number % 100 == 99:  # a session that creates thousands of tables slows down
                 conn.close()
-                conn = psycopg2.connect(dbname=args.dbname)
+                conn = connect()
             try:
-                problems, case = run_case(conn, number, seed, with_links, args.fast)
+                problems, case = run_case(conn, number, seed, with_links, args.fast, args.citus)
             except Exception:
                 print(f"# case seed {seed} raised:")
                 raise
@@ -335,13 +387,14 @@ def main():
                 if bad <= 3:
                     print(f"# case seed {seed} ({case.n_tables} tables, fks {case.fks}, links {case.links}, "
                           f"listed {case.listed}, touching {case.touching}, archived {case.archived}, "
-                          f"partitioned {case.partitioned}):")
+                          f"partitioned {case.partitioned}, kinds {case.kind}):")
                     for p in problems[:5]:
                         print("#   " + p)
         status = "ok" if bad == 0 else "not ok"
         print(f"{status} - differential ({label}): {args.cases // 2 - undecided} random cases agree with "
               f"PostgreSQL's cascade (seed {args.seed}, {bad} disagreed, {undecided} undecided: the "
-              f"oracle failed or a listed link lay on a cycle)")
+              f"oracle failed or the case is refused by design: a listed link on a cycle"
+              f"{', Citus tables holding NO ACTION keys on each other' if args.citus else ''})")
         failures += bad
     sys.exit(1 if failures else 0)
 
