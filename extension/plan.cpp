@@ -290,13 +290,30 @@ class Planner {
   // True for the rows `alias` of `id` that are among its doomed rows.
   std::string own_rows(TableId id, const std::string &alias, Inputs &inputs) const {
     const std::vector<Column> &key = table(id).key;
-    return sql::match(alias, key, key, inputs.of(id, key));
+    return match(id, alias, key, key, inputs.of(id, key));
   }
 
   // True for the rows `alias` of the edge's dependent whose owner row is doomed.
   std::string owned_rows(const Edge &edge, const std::string &alias, Inputs &inputs) const {
-    return sql::match(alias, edge.dependent_cols, edge.owner_cols,
-                      inputs.of(edge.owner, edge.owner_cols));
+    return owned_rows(edge, alias, inputs.of(edge.owner, edge.owner_cols));
+  }
+  std::string owned_rows(const Edge &edge, const std::string &alias,
+                         const std::vector<std::string> &params) const {
+    return match(edge.dependent, alias, edge.dependent_cols, edge.owner_cols, params);
+  }
+
+  // sql::match() for rows of `id`. Citus sends the doomed rows to every shard as constant
+  // arrays, where a shard's planner, misjudging a multi-column match, compares each row
+  // with every doomed key: the first column alone (a hashed `= ANY`) first narrows the
+  // rows to those sharing it (on a distributed table, the distribution column), and its
+  // negation lets most rows pass a NOT quickly.
+  std::string match(TableId id, const std::string &alias, const std::vector<Column> &cols,
+                    const std::vector<Column> &equals,
+                    const std::vector<std::string> &params) const {
+    const std::string rows = sql::match(alias, cols, equals, params);
+    if (table(id).citus == CitusKind::none || cols.size() < 2) return rows;
+    return "(" + alias + "." + cols[0].name + " " + equals[0].equals + " ANY (" + params[0] +
+           ") AND " + rows + ")";
   }
 
   // `SELECT pg_catalog.array_agg(s.c0), ... FROM (rows) s(c0, ...)`: one array per carried
@@ -502,30 +519,41 @@ class Planner {
     return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
 
-  // listed_rows() for Citus: each link's keys listed by doomed owners and by surviving ones
-  // are read by a materialized CTE (set in `ctes`, as `WITH ... `), and the condition on `d`
-  // compares with their results.
+  // listed_rows() for Citus: the keys each link's doomed owners list, and those its
+  // surviving owners list, are read by materialized CTEs (set in `ctes`, as `WITH ... `).
+  // Per listed column of `d`: listed by a doomed owner and by no surviving one is a set
+  // difference (hashed or sorted, where a NOT IN over every surviving list may not be).
+  // Where links list different columns of `d`, no other column may be listed by a
+  // surviving owner either.
   std::string listed_rows_on_citus(const std::vector<const Edge *> &listed, Inputs &inputs,
                                    std::string &ctes) const {
-    std::string listed_by_doomed, listed_by_survivor;
+    std::map<std::string, std::pair<std::string, std::string>> by_column;  // doomed, kept
     for (size_t i = 0; i < listed.size(); ++i) {
       const Edge *edge = listed[i];
       const std::string doomed = own_rows(edge->owner, "o", inputs);
       const std::string keys = "SELECT " + sql::listed_key("e", *edge) + " FROM " +
                                sql::from(table(edge->owner), "o") + ", " +
                                sql::json_array_elements("o", *edge) + " e WHERE ";
-      const std::string by_doomed = "listed_" + std::to_string(i),
-                        by_survivor = "kept_" + std::to_string(i);
-      ctes += std::string(ctes.empty() ? "WITH " : ", ") + by_doomed + "(k) AS MATERIALIZED (" +
-              keys + doomed + "), " + by_survivor + "(k) AS MATERIALIZED (" + keys + "NOT " +
-              doomed + ")";
-      const std::string key =
-          sql::listed_column("d", *edge) + " " + sql::kEquals + " ANY (SELECT k FROM ";
-      listed_by_doomed += (i ? " OR " : "") + key + by_doomed + ")";
-      listed_by_survivor += " AND NOT " + key + by_survivor + " WHERE k IS NOT NULL)";
+      const std::string n = std::to_string(i);
+      ctes += std::string(ctes.empty() ? "WITH " : ", ") + "listed_" + n + "(k) AS MATERIALIZED (" +
+              keys + doomed + "), kept_" + n + "(k) AS MATERIALIZED (" + keys + "NOT " + doomed +
+              ")";
+      auto &[by_doomed, by_survivors] = by_column[sql::listed_column("d", *edge)];
+      by_doomed +=
+          (by_doomed.empty() ? "SELECT k FROM listed_" : " UNION SELECT k FROM listed_") + n;
+      by_survivors +=
+          (by_survivors.empty() ? "SELECT k FROM kept_" : " UNION SELECT k FROM kept_") + n;
     }
     ctes += " ";
-    return "(" + listed_by_doomed + ")" + listed_by_survivor;
+    std::string any_listed, none_kept;
+    for (const auto &[column, sets] : by_column) {
+      any_listed += std::string(any_listed.empty() ? "" : " OR ") + column + " " + sql::kEquals +
+                    " ANY (" + sets.first + " EXCEPT " + sets.second + ")";
+      if (by_column.size() > 1)
+        none_kept += " AND NOT " + column + " " + sql::kEquals + " ANY (SELECT k FROM (" +
+                     sets.second + ") s WHERE k IS NOT NULL)";
+    }
+    return "(" + any_listed + ")" + none_kept;
   }
 
   // Grows the doomed sets of a group of tables that reference each other (or themselves)
@@ -622,9 +650,8 @@ class Planner {
       }
       rounds += (rounds.empty() ? "" : " UNION ") + std::string("SELECT ") + values + " FROM " +
                 sql::from(table(edge.dependent), "d") + " WHERE " +
-                sql::match("d", edge.dependent_cols, edge.owner_cols,
-                           added.of(edge.owner, edge.owner_cols)) +
-                " AND NOT " + own_rows(edge.dependent, "d", known);
+                owned_rows(edge, "d", added.of(edge.owner, edge.owner_cols)) + " AND NOT " +
+                own_rows(edge.dependent, "d", known);
     }
     add_step(Stage::cycle, Result::doomed, group, known.tables(),
              "SELECT " + aggregates + " FROM (" + rounds + ") round(" + names + ")");

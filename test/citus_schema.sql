@@ -3,7 +3,8 @@
 -- foreign keys, so the same DDL works with every table distributed (co-located by user),
 -- every table a reference table, every table a Citus local table, or a mix. Owner
 -- columns Citus cannot SET NULL (a distribution key) cascade instead. `posts` adds a
--- self-referencing key (threads of replies), `plans` a SET NULL key from users. Loaded
+-- self-referencing key (threads of replies), `plans` a SET NULL key from users, metrics a
+-- second listed link into files (by name, where searchables list file ids). Loaded
 -- unchanged into a plain PostgreSQL database, it is the oracle the Citus results are
 -- compared with.
 CREATE TABLE plans (id bigint PRIMARY KEY, name text NOT NULL, test_metadata jsonb);
@@ -66,6 +67,8 @@ CREATE FUNCTION citus_register() RETURNS void LANGUAGE sql AS $$
     SELECT test_cleanup.add_link('payment_records', '{user_id,invoice_id}', 'invoices', '{user_id,id}');
     SELECT test_cleanup.add_listed_link('files', 'file_id', 'searchables', 'payloads',
                                         '{public,downloadableFiles}', 'fileId');
+    -- a second listed link into files, on another column: metrics list attachments by name
+    SELECT test_cleanup.add_listed_link('files', 'name', 'metrics', 'tags', '{files}');
 $$;
 
 CREATE FUNCTION citus_metadata(session text, data_type text) RETURNS jsonb LANGUAGE sql IMMUTABLE
@@ -121,9 +124,10 @@ CREATE FUNCTION citus_data_statements() RETURNS SETOF text LANGUAGE sql AS $$
     -- a production user's thread under a marked post: replies go with it, round by round
     $q$INSERT INTO posts VALUES (1, 10, NULL, 'marked', citus_metadata('test_session_1640995200_abc12345', 'post')),
         (1, 11, 10, 'reply', NULL), (1, 12, 11, 'reply', NULL), (1, 13, 12, 'reply', NULL)$q$,
-    $q$INSERT INTO metrics VALUES (1, 'prod.requests', '{"env": "prod"}', NULL),
+    $q$INSERT INTO metrics VALUES (1, 'prod.requests', '{"env": "prod", "files": ["shared.pdf"]}', NULL),
         (2, 'prod.other', '{"test_marker": "something_else"}', NULL),
-        (101, 'a.tags', citus_metadata('test_session_1640995200_abc12345', 'metric'), NULL),
+        (101, 'a.tags', citus_metadata('test_session_1640995200_abc12345', 'metric')
+                        || '{"files": ["a.pdf", "c.pdf", "unlisted.pdf"]}', NULL),
         (102, 'a.metadata', NULL, citus_metadata('test_session_1640995200_abc12345', 'metric')),
         (201, 'b.metadata', '{"env": "ci"}', citus_metadata('test_session_1640995300_def67890', 'metric'))$q$
     ]) s
