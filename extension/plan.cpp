@@ -293,6 +293,12 @@ class Planner {
     return match(id, alias, key, key, inputs.of(id, key));
   }
 
+  // True for the owner rows `o` of a listed link that are doomed (none where the cleanup
+  // never reaches the owner).
+  std::string doomed_owner(const Edge &listed, Inputs &inputs) const {
+    return in_plan(listed.owner) ? own_rows(listed.owner, "o", inputs) : "false";
+  }
+
   // True for the rows `alias` of the edge's dependent whose owner row is doomed.
   std::string owned_rows(const Edge &edge, const std::string &alias, Inputs &inputs) const {
     return owned_rows(edge, alias, inputs.of(edge.owner, edge.owner_cols));
@@ -442,15 +448,28 @@ class Planner {
       if (!joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second) continue;
       conditions.push_back(owned_rows(*edge, "d", inputs));
     }
+    // A row listed by a doomed owner survives while any owner lists it, also through a link
+    // whose owners the cleanup never reaches (all of them survive).
+    if (!listed.empty())
+      for (const Edge *edge : edges_into(id))
+        if (edge->kind == EdgeKind::listed_link && !in_plan(edge->owner)) listed.push_back(edge);
     // Citus runs no subquery that joins a distributed table's lists to other rows, nor a
     // correlated one over a reference table: there the lists are read by CTEs of their own,
-    // which it runs first.
+    // which it runs first. So are several links' lists into one column where no GIN index
+    // answers a probe per key (a correlated check per candidate row would read every list
+    // per row).
     const bool citus = std::any_of(listed.begin(), listed.end(), [this, id](const Edge *edge) {
       return table(edge->owner).citus != CitusKind::none || table(id).citus != CitusKind::none;
     });
+    const bool unindexed =
+        listed.size() > 1 && std::all_of(listed.begin(), listed.end(), [&listed](const Edge *edge) {
+          return !edge->owner_lists_indexed &&
+                 edge->dependent_cols == listed.front()->dependent_cols;
+        });
+    const bool by_ctes = citus || unindexed;
     std::string ctes;
-    if (citus)
-      conditions.push_back(listed_rows_on_citus(listed, inputs, ctes));
+    if (by_ctes)
+      conditions.push_back(listed_rows_by_ctes(listed, inputs, ctes));
     else if (!listed.empty())
       conditions.push_back(listed_rows(listed, inputs, false));
     if (conditions.empty()) return;  // nothing reaches it from outside
@@ -465,7 +484,7 @@ class Planner {
       return ctes + aggregate(id, rows);
     };
     add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), statement(conditions));
-    if (!listed.empty() && !citus) {
+    if (!listed.empty() && !by_ctes) {
       std::vector<std::string> few = conditions;
       few.back() = listed_rows(listed, inputs, true);
       if (few.back() != conditions.back()) plan_.steps.back().sql_for_few = statement(few);
@@ -491,13 +510,13 @@ class Planner {
     auto keys = [&](const Edge *edge) { return lists(edge, sql::listed_key("e", *edge)); };
     if (listed.size() == 1 && !listed.front()->owner_lists_indexed) {
       const Edge *edge = listed.front();
-      const std::string doomed = own_rows(edge->owner, "o", inputs);
+      const std::string doomed = doomed_owner(*edge, inputs);
       return sql::listed_column("d", *edge) + " " + sql::kEquals + " ANY (" + keys(edge) + doomed +
              " EXCEPT " + keys(edge) + "NOT " + doomed + ")";
     }
     std::string listed_by_doomed, listed_by_survivor;
     for (const Edge *edge : listed) {
-      const std::string doomed = own_rows(edge->owner, "o", inputs);
+      const std::string doomed = doomed_owner(*edge, inputs);
       const std::string key = sql::listed_column("d", *edge);
       listed_by_doomed += std::string(listed_by_doomed.empty() ? "" : " OR ") + key + " " +
                           sql::kEquals + " ANY (" + keys(edge) + doomed + ")";
@@ -519,18 +538,18 @@ class Planner {
     return "(" + listed_by_doomed + ")" + listed_by_survivor;
   }
 
-  // listed_rows() for Citus: the keys each link's doomed owners list, and those its
-  // surviving owners list, are read by materialized CTEs (set in `ctes`, as `WITH ... `).
-  // Per listed column of `d`: listed by a doomed owner and by no surviving one is a set
-  // difference (hashed or sorted, where a NOT IN over every surviving list may not be).
-  // Where links list different columns of `d`, no other column may be listed by a
-  // surviving owner either.
-  std::string listed_rows_on_citus(const std::vector<const Edge *> &listed, Inputs &inputs,
-                                   std::string &ctes) const {
+  // listed_rows() by CTEs (on Citus, and for several links no GIN index answers): the keys
+  // each link's doomed owners list, and those its surviving owners list, are read by
+  // materialized CTEs (set in `ctes`, as `WITH ... `). Per listed column of `d`: listed by a
+  // doomed owner and by no surviving one is a set difference (hashed or sorted, where a NOT
+  // IN over every surviving list may not be). Where links list different columns of `d`, no
+  // other column may be listed by a surviving owner either.
+  std::string listed_rows_by_ctes(const std::vector<const Edge *> &listed, Inputs &inputs,
+                                  std::string &ctes) const {
     std::map<std::string, std::pair<std::string, std::string>> by_column;  // doomed, kept
     for (size_t i = 0; i < listed.size(); ++i) {
       const Edge *edge = listed[i];
-      const std::string doomed = own_rows(edge->owner, "o", inputs);
+      const std::string doomed = doomed_owner(*edge, inputs);
       const std::string keys = "SELECT " + sql::listed_key("e", *edge) + " FROM " +
                                sql::from(table(edge->owner), "o") + ", " +
                                sql::json_array_elements("o", *edge) + " e WHERE ";
@@ -548,7 +567,8 @@ class Planner {
     std::string any_listed, none_kept;
     for (const auto &[column, sets] : by_column) {
       any_listed += std::string(any_listed.empty() ? "" : " OR ") + column + " " + sql::kEquals +
-                    " ANY (" + sets.first + " EXCEPT " + sets.second + ")";
+                    " ANY (SELECT k FROM (" + sets.first + ") l EXCEPT SELECT k FROM (" +
+                    sets.second + ") s)";
       if (by_column.size() > 1)
         none_kept += " AND NOT " + column + " " + sql::kEquals + " ANY (SELECT k FROM (" +
                      sets.second + ") s WHERE k IS NOT NULL)";

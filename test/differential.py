@@ -83,6 +83,11 @@ class Case:
         self.listed = []  # (dependent, owner, name)
         if with_links and rng.random() < 0.6:
             self.listed.append((rng.randrange(self.n_tables), rng.randrange(self.n_tables), "ls0"))
+            # Sometimes a second listed link, often into the same table: a row goes only when
+            # no surviving owner lists it, through either link.
+            if rng.random() < 0.3:
+                dependent = self.listed[0][0] if rng.random() < 0.7 else rng.randrange(self.n_tables)
+                self.listed.append((dependent, rng.randrange(self.n_tables), "ls1"))
         # Foreign keys whose referencing rows, when deleted, touch the referenced row. Not
         # with skip_fk_checks, which deletes with user triggers off by design.
         # On Citus: no triggers, rules or partitioned reference tables in the subject.
@@ -272,8 +277,10 @@ def run_oracle(cur, schema, case, session):
                 f"(SELECT e #>> '{{}}' FROM {q('before_' + str(owner))} b, jsonb_array_elements(b.{name} -> 'ids') e "
                 f" WHERE NOT EXISTS (SELECT 1 FROM {s}.{q(case.names[owner])} o WHERE "
                 f"{' AND '.join(f'o.{k} = b.{k}' for k in keys)})) "
-                f"AND NOT EXISTS (SELECT 1 FROM {s}.{q(case.names[owner])} o, jsonb_array_elements(o.{name} -> 'ids') e "
-                f" WHERE e #>> '{{}}' = d.id::text)")
+                + "".join(
+                    f"AND NOT EXISTS (SELECT 1 FROM {s}.{q(case.names[other])} o, jsonb_array_elements(o.{other_name} -> 'ids') e "
+                    f" WHERE e #>> '{{}}' = d.id::text) "
+                    for into, other, other_name in case.listed if into == dependent))
             changed = changed or cur.rowcount > 0
         for child, owner, name in case.links:
             cols = case.fk_cols(name, owner)
