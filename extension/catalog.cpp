@@ -38,12 +38,12 @@ namespace {
 // inheritance children of root tables (a root rule reaches their rows as a SELECT from the
 // parent does). Left out: the relations in $1 (Citus's shards on this node, which hold a
 // Citus table's rows and copies of its foreign keys) and the tables of extensions (Citus's
-// catalog, for one), whose rows are never test data.
-// Foreign keys copied onto partitions (conparentid <> 0) are left out: the
-// partitioned parent's key stands for them. A partition or inheritance child is reported
-// under its topmost ancestor's name unless it has a report key of its own. A table's key
-// is its primary key, else its narrowest valid unique index over NOT NULL columns, with
-// each column's equality from that index's operator class.
+// catalog, for one), whose rows are never test data. Foreign keys copied onto partitions
+// (conparentid <> 0) are left out too: the partitioned parent's key stands for them. A
+// partition or inheritance child is reported under its topmost ancestor's name unless it
+// has a report key of its own. A table's key is its primary key, else its narrowest valid
+// unique index over NOT NULL columns, with each column's equality from that index's
+// operator class.
 const char *const kTablesQuery = "WITH RECURSIVE " TC_RULES R"SQL(,
 mentioned(oid) AS (
     SELECT tbl::oid FROM root
