@@ -255,10 +255,11 @@ std::vector<std::string> text_array(Spi &spi, std::uint64_t row, int col) {
   return items;
 }
 
-// The parameters of the queries that read rules: the shards on this node and their tables,
-// as oid[] literals (see TC_RULES).
+// What Citus manages: each table's kind, and (as oid[] literals, the parameters of the
+// queries that read rules, see TC_RULES) the shards on this node and their tables.
 struct Shards {
   std::string shards = "{}", tables = "{}";
+  std::map<TableId, CitusKind> kinds;
 
   SpiParams params() const {
     SpiParams params;
@@ -271,7 +272,7 @@ struct Shards {
 // On a Citus coordinator: which tables Citus manages, and its shards on this node. Elsewhere
 // in a Citus cluster the cleanup refuses: a worker's tables are shards, each holding part of
 // a table's rows.
-Shards load_citus(Spi &spi, Catalog &catalog) {
+Shards load_citus(Spi &spi) {
   spi.run(kCitusPresentQuery);
   if (spi.text_at(0, 0) != "t") return {};
   spi.run(kCitusTablesQuery);
@@ -280,14 +281,14 @@ Shards load_citus(Spi &spi, Catalog &catalog) {
                     "A worker holds shards of the cluster's tables, each with part of their "
                     "rows; only the coordinator sees every row and every rule.",
                     "Run the cleanup on the coordinator.");
-  const Shards shards{spi.text_at(0, 1), spi.text_at(0, 2)};
+  Shards shards{spi.text_at(0, 1), spi.text_at(0, 2), {}};
   const std::uint64_t rows = spi.run(kCitusKindsQuery);
   for (std::uint64_t row = 0; row < rows; ++row) {
     const std::string kind = spi.text_at(row, 1);
-    catalog.citus[static_cast<TableId>(spi.int64_at(row, 0))] = kind == "r" ? CitusKind::reference
-                                                                : kind == "l"
-                                                                    ? CitusKind::local
-                                                                    : CitusKind::distributed;
+    shards.kinds[static_cast<TableId>(spi.int64_at(row, 0))] = kind == "r" ? CitusKind::reference
+                                                               : kind == "l"
+                                                                   ? CitusKind::local
+                                                                   : CitusKind::distributed;
   }
   return shards;
 }
@@ -309,8 +310,8 @@ void load_tables(Spi &spi, Catalog &catalog, const Shards &shards) {
     table.display_name = spi.text_at(row, 3);
     table.report_key = spi.text_at(row, 4);
     table.relkind = spi.text_at(row, 5).at(0);
-    auto citus = catalog.citus.find(id);
-    if (citus != catalog.citus.end()) table.citus = citus->second;
+    auto citus = shards.kinds.find(id);
+    if (citus != shards.kinds.end()) table.citus = citus->second;
     table.has_delete_rules = spi.text_at(row, 6) == "t";
     table.may_keep_rows =
         table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 10) == "t";
@@ -458,7 +459,7 @@ void add_partition_edges(Spi &spi, Catalog &catalog) {
 
 Catalog load_catalog(Spi &spi) {
   Catalog catalog;
-  const Shards shards = load_citus(spi, catalog);
+  const Shards shards = load_citus(spi);
   load_tables(spi, catalog, shards);
   add_physical_keys(catalog);
   load_roots(spi, catalog, shards);

@@ -103,8 +103,7 @@ struct Edge {
 struct Catalog {
   std::map<TableId, Table> tables;  // every table that appears in a rule or foreign key
   std::vector<Edge> edges;
-  std::vector<TableId> root_tables;    // tables with at least one root rule, sorted
-  std::map<TableId, CitusKind> citus;  // every table Citus manages (empty without Citus)
+  std::vector<TableId> root_tables;  // tables with at least one root rule, sorted
 };
 
 // What the caller asked for: every marked row (no session) or one test session.
