@@ -143,8 +143,12 @@ SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
        con.conrelid::int8, con.confrelid::int8, con.confdeltype::text,
        quote_ident(ca.attname), quote_ident(pa.attname), NULL, NULL, k.i,
        coalesce(cardinality(con.confdelsetcols), 0) > 0, false,
-       ca.atttypid::int8, pa.atttypid::int8, con.conpfeqop[k.i]::int8
+       ca.atttypid::int8, pa.atttypid::int8, con.conpfeqop[k.i]::int8,
+       test_cleanup._index_state(con.conrelid, fk.cols)::text, fk.cols::text
   FROM pg_constraint con
+ CROSS JOIN LATERAL (SELECT ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY u(n, o)
+                                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = u.n
+                                   ORDER BY u.o) AS cols) fk
  CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(ck, pk, i)
   JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.ck
   JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.pk
@@ -153,7 +157,9 @@ UNION ALL
 SELECT 'l', l.link_id, 'link ' || l.link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
        quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false, false,
-       da.atttypid::int8, oa.atttypid::int8, 0
+       da.atttypid::int8, oa.atttypid::int8, 0,
+       test_cleanup._index_state(l.dependent, l.dependent_cols::name[])::text,
+       l.dependent_cols::name[]::text
   FROM link l
  CROSS JOIN LATERAL unnest(l.dependent_cols, l.owner_cols) WITH ORDINALITY AS k(dc, oc, i)
   LEFT JOIN pg_attribute da ON da.attrelid = l.dependent AND da.attname = k.dc AND NOT da.attisdropped
@@ -164,7 +170,7 @@ SELECT 'L', l.listed_link_id, 'listed link ' || l.listed_link_id,
        quote_ident(l.dependent_col), quote_ident(l.owner_col),
        )SQL" TC_JSON_PATH("l.array_path") R"SQL(, quote_literal(l.element_key), 1, false,
        test_cleanup._has_gin_index(l.owner, quote_ident(l.owner_col) || test_cleanup._json_path_sql(l.array_path)),
-       da.atttypid::int8, 'jsonb'::regtype::int8, 0
+       da.atttypid::int8, 'jsonb'::regtype::int8, 0, 'y', NULL
   FROM listed_link l
   LEFT JOIN pg_attribute da ON da.attrelid = l.dependent AND da.attname = l.dependent_col AND NOT da.attisdropped
  ORDER BY 1, 2, 11)SQL";
@@ -406,6 +412,8 @@ void load_edges(Spi &spi, Catalog &catalog, const Shards &shards) {
       edge.element_key = spi.text_at(row, 9);
       edge.sets_some_columns = spi.text_at(row, 11) == "t";
       edge.owner_lists_indexed = spi.text_at(row, 12) == "t";
+      edge.dependent_indexed = spi.text_at(row, 16) == "y";
+      edge.dependent_names = spi.text_at(row, 17);
       catalog.edges.push_back(std::move(edge));
     }
     if (skipping) continue;

@@ -30,6 +30,21 @@ namespace {
 bool cleanup_enabled = false;    // test_cleanup.enabled: off, so production is safe by default
 char *cleanup_marker = nullptr;  // test_cleanup.marker: the value of test_marker to match
 bool skip_fk_checks = false;     // test_cleanup.skip_fk_checks: off, PostgreSQL checks as usual
+// test_cleanup.transient_indexes: auto, build the missing indexes a cleanup's lookups need
+// where its estimate says they pay.
+int transient_indexes = static_cast<int>(test_cleanup::IndexMode::automatic);
+
+const config_enum_entry kTransientIndexModes[] = {
+    {"auto", static_cast<int>(test_cleanup::IndexMode::automatic), false},
+    {"on", static_cast<int>(test_cleanup::IndexMode::on), false},
+    {"off", static_cast<int>(test_cleanup::IndexMode::off), false},
+    {"true", static_cast<int>(test_cleanup::IndexMode::on), true},
+    {"false", static_cast<int>(test_cleanup::IndexMode::off), true},
+    {"yes", static_cast<int>(test_cleanup::IndexMode::on), true},
+    {"no", static_cast<int>(test_cleanup::IndexMode::off), true},
+    {"1", static_cast<int>(test_cleanup::IndexMode::on), true},
+    {"0", static_cast<int>(test_cleanup::IndexMode::off), true},
+    {nullptr, 0, false}};
 
 bool check_marker(char **value, void **, GucSource) {
   if (*value && (*value)[0] != '\0') return true;
@@ -111,6 +126,14 @@ void _PG_init(void) {
       "User triggers and rules on cleaned tables do not fire while it deletes. For "
       "superuser-run test databases whose rules and foreign keys describe every dependency.",
       &skip_fk_checks, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomEnumVariable(
+      "test_cleanup.transient_indexes",
+      "Builds, for a cleanup's own transaction, the indexes its lookups need and the database "
+      "lacks: auto (where they pay), on or off.",
+      "The indexes are dropped before the cleanup returns. While they exist, writers to their "
+      "tables wait; see test_cleanup.advise_indexes() for permanent ones.",
+      &transient_indexes, static_cast<int>(test_cleanup::IndexMode::automatic),
+      kTransientIndexModes, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("test_cleanup");
   test_cleanup::register_plan_cache_callbacks();
 }
@@ -134,6 +157,7 @@ extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
         request.session_label = label;
         request.role = role;
         request.skip_fk_checks = skip_fk_checks;
+        request.transient_indexes = static_cast<test_cleanup::IndexMode>(transient_indexes);
         return test_cleanup::run_cleanup(request);
       },
       &failure);
@@ -162,6 +186,7 @@ extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
         request.session = session ? &session_text : nullptr;
         request.marker = marker;
         request.skip_fk_checks = skip_fk_checks;
+        request.transient_indexes = static_cast<test_cleanup::IndexMode>(transient_indexes);
         const std::vector<test_cleanup::ExplainedStep> steps =
             test_cleanup::explain_cleanup(request);
         for (size_t i = 0; i < steps.size(); ++i) {

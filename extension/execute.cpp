@@ -2,7 +2,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <iomanip>
 #include <map>
+#include <memory>
+#include <sstream>
 
 #include "execute.hpp"
 
@@ -13,6 +17,7 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -87,6 +92,70 @@ std::string trigger_search_path(Spi &spi) {
 
 const char *const kOwnSearchPath = "pg_catalog, pg_temp";
 
+// The size of each table in $1 (oid[]) as a scan reads it: pages now, rows estimated from
+// the last ANALYZE's density (a never analyzed table: 50 rows a page), partitions summed;
+// and whether the cleanup's role owns it (only an owner may index a table).
+const char *const kTableSizesQuery = R"SQL(
+SELECT t.oid::pg_catalog.int8, s.pages, s.tuples,
+       pg_catalog.pg_has_role(c.relowner, 'USAGE')
+  FROM pg_catalog.unnest($1::pg_catalog.oid[]) t(oid)
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.oid
+ CROSS JOIN LATERAL (
+       SELECT coalesce(pg_catalog.sum(l.pages), 0)::pg_catalog.float8,
+              coalesce(pg_catalog.sum(CASE WHEN l.reltuples OPERATOR(pg_catalog.>=) 0
+                                            AND l.relpages OPERATOR(pg_catalog.>) 0
+                                           THEN l.reltuples OPERATOR(pg_catalog./) l.relpages
+                                           ELSE 50 END OPERATOR(pg_catalog.*) l.pages), 0)::pg_catalog.float8
+         FROM (SELECT pc.reltuples, pc.relpages,
+                      pg_catalog.pg_relation_size(pc.oid)::pg_catalog.float8 OPERATOR(pg_catalog./)
+                          pg_catalog.current_setting('block_size')::pg_catalog.float8 AS pages
+                 FROM pg_catalog.pg_class pc
+                WHERE pc.oid OPERATOR(pg_catalog.=) t.oid
+                   OR pc.oid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(t.oid) p)) l
+       ) s(pages, tuples))SQL";
+
+// A name for a transient index on the table $1 that no relation in its schema has: one
+// per backend and number, so concurrent cleanups never collide either. Quoted, and
+// schema-qualified for the drop.
+const char *const kIndexNameQuery = R"SQL(
+SELECT pg_catalog.quote_ident(x.name), pg_catalog.format('%I.%I', n.nspname, x.name)
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ CROSS JOIN LATERAL (
+       SELECT pg_catalog.concat('test_cleanup_transient_', pg_catalog.pg_backend_pid(), '_', i)
+         FROM pg_catalog.generate_series(1, 1000) i
+        WHERE NOT EXISTS (
+              SELECT FROM pg_catalog.pg_class o
+               WHERE o.relnamespace OPERATOR(pg_catalog.=) c.relnamespace
+                 AND o.relname OPERATOR(pg_catalog.=)
+                     pg_catalog.concat('test_cleanup_transient_', pg_catalog.pg_backend_pid(), '_', i))
+        LIMIT 1) x(name)
+ WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid)SQL";
+
+// test_cleanup._index_state() of the table $1 (oid) and the columns $2 (name[]) now: an
+// index this cleanup built on a partitioned table is on its partitions too.
+const char *const kIndexStateQuery =
+    "SELECT test_cleanup._index_state($1::pg_catalog.oid::pg_catalog.regclass, "
+    "$2::pg_catalog.name[])::pg_catalog.text";
+
+std::string column_list(const std::vector<Column> &columns) {
+  std::string list;
+  for (const Column &col : columns) list += (list.empty() ? "" : ", ") + col.name;
+  return list;
+}
+
+// `12.3 ms`
+std::string milliseconds(double ms) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(1) << ms << " ms";
+  return text.str();
+}
+
+// `public.invoices (buyer_id)`
+std::string index_label(const Catalog &catalog, const TransientIndex &index) {
+  return catalog.tables.at(index.table).display_name + " (" + column_list(index.columns) + ")";
+}
+
 std::int64_t array_length(Datum array) {
   return pg_call([array] {
     ArrayType *a = DatumGetArrayTypeP(array);
@@ -100,6 +169,13 @@ void set_local(const char *name, const char *value) {
     set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
   });
 }
+
+// A transient index this cleanup built, to be dropped before it returns.
+struct BuiltIndex {
+  const TransientIndex *index = nullptr;
+  std::string name;  // schema-qualified and quoted
+  double build_ms = 0;
+};
 
 struct TableCounts {
   std::int64_t deleted = 0;
@@ -130,6 +206,14 @@ class Cleanup {
     set_local("search_path", search_path.c_str());
     for (size_t i = 0; i < plan_->steps.size(); ++i) {
       const Step &step = plan_->steps[i];
+      if (step.stage == Stage::index) {
+        build_indexes(step);
+        continue;
+      }
+      if (step.stage == Stage::drop_index) {
+        drop_indexes(step);
+        continue;
+      }
       // Cost follows the work: a step whose every input is empty has nothing to find.
       const std::int64_t rows = input_rows(step);
       if (!step.inputs.empty() && rows == 0) continue;
@@ -156,6 +240,7 @@ class Cleanup {
     const Datum result = write_audit_row(deleted_text, collateral_text, duration_ms);
     spi_.finish();
     log_success(deleted_text, collateral_text, duration_ms);
+    report_indexes();
     return result;
   }
 
@@ -164,10 +249,26 @@ class Cleanup {
     const CachedPlan cached =
         cached_plan(spi_, Request{request_.session == nullptr, request_.skip_fk_checks});
     std::vector<ExplainedStep> steps;
-    for (const Step &step : cached.plan->steps)
+    const IndexMode mode = request_.transient_indexes;
+    for (const Step &step : cached.plan->steps) {
+      if (step.stage == Stage::index || step.stage == Stage::drop_index) {
+        if (mode == IndexMode::off) continue;
+        if (step.stage == Stage::drop_index)
+          steps.push_back({stage_name(step.stage), "", "DROP INDEX (each one built above)"});
+        for (const TransientIndex &index : step.indexes)
+          steps.push_back({mode == IndexMode::on ? "transient index (on: built if a row goes)"
+                                                 : "transient index (auto: built if it pays)",
+                           table_names(*cached.catalog, {index.table}),
+                           "CREATE INDEX ON " + cached.catalog->tables.at(index.table).sql_name +
+                               " (" + column_list(index.columns) + ") -- " + index.used_by +
+                               ": a lookup per doomed row of " +
+                               table_names(*cached.catalog, index.owners)});
+        continue;
+      }
       steps.push_back(
           {step.iterate ? "cycle, repeated until a round adds no row" : stage_name(step.stage),
            table_names(*cached.catalog, step.tables), step.sql});
+    }
     spi_.finish();
     return steps;
   }
@@ -295,6 +396,160 @@ class Cleanup {
     }
   }
 
+  // Builds the step's indexes that pay (setting test_cleanup.transient_indexes), given the
+  // doomed rows found so far: each one's lookups are its owners' doomed rows.
+  void build_indexes(const Step &step) {
+    if (request_.transient_indexes == IndexMode::off) return;
+    std::vector<std::pair<const TransientIndex *, std::int64_t>> wanted;
+    std::string oids;
+    for (const TransientIndex &index : step.indexes) {
+      if (std::any_of(built_.begin(), built_.end(), [&index](const BuiltIndex &built) {
+            return built.index->table == index.table && built.index->columns == index.columns;
+          }))
+        continue;
+      std::int64_t lookups = 0;
+      for (TableId owner : index.owners) {
+        auto found = doomed_.find(owner);
+        if (found != doomed_.end()) lookups += found->second.rows;
+      }
+      if (lookups == 0) continue;
+      wanted.emplace_back(&index, lookups);
+      oids += (oids.empty() ? "{" : ",") + std::to_string(index.table);
+    }
+    if (wanted.empty()) return;
+    oids += "}";
+    SpiParams params;
+    params.add_text(&oids);
+    static KeptPlan sizes_plan;
+    const std::uint64_t rows = spi_.run_fixed(sizes_plan, kTableSizesQuery, params);
+    struct Size {
+      double pages = 0, tuples = 0;
+      bool owned = false;
+    };
+    std::map<TableId, Size> sizes;
+    for (std::uint64_t row = 0; row < rows; ++row)
+      sizes[static_cast<TableId>(spi_.int64_at(row, 0))] =
+          Size{spi_.float8_at(row, 1), spi_.float8_at(row, 2), spi_.text_at(row, 3) == "t"};
+    for (const auto &[index, lookups] : wanted) {
+      const Size size = sizes[index->table];
+      if (request_.transient_indexes == IndexMode::automatic &&
+          !transient_index_pays(lookups, size.pages, size.tuples))
+        continue;
+      const TableId table = index->table;
+      const std::string table_oid = std::to_string(table);
+      SpiParams state_params;
+      state_params.add_text(&table_oid);
+      state_params.add_text(&index->column_names);
+      static KeptPlan state_plan;
+      spi_.run_fixed(state_plan, kIndexStateQuery, state_params);
+      const std::string state = spi_.text_at(0, 0);
+      if (state == "y") continue;  // one built here covers it
+      if (state != "n") {
+        not_built_.push_back(index_label(*catalog_, *index) +
+                             ": a partition has an index of its own on these columns");
+        continue;
+      }
+      if (!size.owned) {
+        not_built_.push_back(index_label(*catalog_, *index) +
+                             ": the cleanup's role does not own the table");
+        continue;
+      }
+      // A CREATE INDEX is refused on a table with trigger events still queued in this
+      // transaction (deferred constraints of rows the caller wrote before the cleanup).
+      if (pg_call([table] { return AfterTriggerPendingOnRel(table); })) {
+        not_built_.push_back(index_label(*catalog_, *index) +
+                             ": rows written earlier in this transaction have deferred checks "
+                             "pending on the table");
+        continue;
+      }
+      build_index(*index);
+    }
+  }
+
+  void build_index(const TransientIndex &index) {
+    Step step;  // where an error happened, for its detail
+    step.stage = Stage::index;
+    step.tables = {index.table};
+    try {
+      const std::string table_oid = std::to_string(index.table);
+      SpiParams params;
+      params.add_text(&table_oid);
+      static KeptPlan name_plan;
+      if (spi_.run_fixed(name_plan, kIndexNameQuery, params) == 0)
+        throw UserError("42P07", "test_cleanup: no free name for a transient index on \"" +
+                                     catalog_->tables.at(index.table).display_name + "\"");
+      const std::string name = spi_.text_at(0, 0), qualified = spi_.text_at(0, 1);
+      const auto started = std::chrono::steady_clock::now();
+      spi_.run("CREATE INDEX " + name + " ON " + catalog_->tables.at(index.table).sql_name + " (" +
+               column_list(index.columns) + ")");
+      built_.push_back(BuiltIndex{
+          &index, qualified,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count()});
+    } catch (const PgError &error) {
+      add_stage_to_detail(error.edata(), *catalog_, step);
+      throw;
+    }
+  }
+
+  // Drops what build_indexes() built, in one statement. A DROP INDEX locks its table
+  // ACCESS EXCLUSIVE until the transaction ends; a rollback would remove them as well.
+  void drop_indexes(const Step &step) {
+    if (built_.empty()) return;
+    std::string names;
+    for (const BuiltIndex &built : built_) names += (names.empty() ? "" : ", ") + built.name;
+    try {
+      spi_.run("DROP INDEX " + names);
+    } catch (const PgError &error) {
+      add_stage_to_detail(error.edata(), *catalog_, step);
+      throw;
+    }
+  }
+
+  // The transient indexes as the audit row holds them; NULL (nullptr) when none was built.
+  std::unique_ptr<std::string> indexes_json() const {
+    if (built_.empty()) return nullptr;
+    nlohmann::json list = nlohmann::json::array();
+    for (const BuiltIndex &built : built_) {
+      nlohmann::json columns = nlohmann::json::array();
+      for (const Column &col : built.index->columns) columns.push_back(col.name);
+      list.push_back({{"table", catalog_->tables.at(built.index->table).display_name},
+                      {"columns", columns},
+                      {"build_ms", std::round(built.build_ms * 1000) / 1000}});
+    }
+    return std::make_unique<std::string>(list.dump());
+  }
+
+  // A NOTICE naming the transient indexes built (and those that would have paid but could
+  // not be built), pointing at the permanent fix.
+  void report_indexes() const {
+    if (built_.empty() && not_built_.empty()) return;
+    std::string names, times, skipped;
+    double total_ms = 0;
+    for (const BuiltIndex &built : built_) {
+      const std::string label = index_label(*catalog_, *built.index);
+      names += (names.empty() ? "" : ", ") + label;
+      times += (times.empty() ? "" : ", ") + label + " " + milliseconds(built.build_ms);
+      total_ms += built.build_ms;
+    }
+    for (const std::string &reason : not_built_) skipped += "; not built: " + reason;
+    const std::string message =
+        (built_.empty() ? "test_cleanup: built no transient index"
+                        : "test_cleanup: built " + std::to_string(built_.size()) +
+                              " transient index(es) for this cleanup and dropped them: " + names) +
+        skipped;
+    const std::string detail =
+        built_.empty() ? "" : "Building took " + milliseconds(total_ms) + ": " + times + ".";
+    pg_call([&message, &detail] {
+      ereport(NOTICE,
+              (errmsg_internal("%s", message.c_str()),
+               detail.empty() ? 0 : errdetail_internal("%s", detail.c_str()),
+               errhint("Without them PostgreSQL reads the whole table once per deleted row that "
+                       "it looks up. test_cleanup.advise_indexes() lists the CREATE INDEX "
+                       "statements that make them permanent.")));
+    });
+  }
+
   void add_counts(const Step &step, std::uint64_t rows) {
     for (std::uint64_t row = 0; row < rows; ++row) {
       const TableId id = step.tables.at(static_cast<size_t>(spi_.int32_at(row, 0)));
@@ -344,13 +599,15 @@ class Cleanup {
     params.add_text(&collateral);
     params.add(FLOAT8OID, Float8GetDatum(duration_ms));
     params.add_text(&request_.role);
+    const std::unique_ptr<std::string> indexes = indexes_json();
+    params.add_text(indexes.get());
     static KeptPlan insert_audit_row;
     spi_.run_fixed(insert_audit_row, R"SQL(
       INSERT INTO test_cleanup.audit_log
              (test_session_id, role_name, application_name, client_addr,
-              deleted_counts, collateral_counts, duration_ms)
+              deleted_counts, collateral_counts, duration_ms, transient_indexes)
       VALUES ($1, $5, current_setting('application_name'), inet_client_addr(),
-              $2::jsonb, $3::jsonb, $4)
+              $2::jsonb, $3::jsonb, $4, $6::jsonb)
       RETURNING jsonb_build_object('deleted_counts', deleted_counts,
                                    'collateral_counts', collateral_counts)
              || CASE WHEN $1 IS NULL THEN '{}'::jsonb
@@ -379,6 +636,8 @@ class Cleanup {
   const Plan *plan_ = nullptr;
   std::map<TableId, Doomed> doomed_;
   std::map<TableId, TableCounts> counts_;
+  std::vector<BuiltIndex> built_;
+  std::vector<std::string> not_built_;  // indexes that would have paid, and why not built
 };
 
 }  // namespace

@@ -10,10 +10,15 @@
 
 namespace test_cleanup {
 
+// test_cleanup.transient_indexes: build the indexes a cleanup lacks where its estimate says
+// they pay (automatic), wherever a lookup needs one (on), or never (off).
+enum class IndexMode { off, automatic, on };
+
 struct CleanupRequest {
   const std::string *session = nullptr;  // nullptr: every test session
   std::string marker;
   bool skip_fk_checks = false;
+  IndexMode transient_indexes = IndexMode::automatic;
   std::string session_label;  // the session as a JSON string ("null" for all), for the log
   std::string role;           // the calling role (outside SECURITY DEFINER), for the audit
 };

@@ -91,6 +91,12 @@ struct Edge {
   bool owner_lists_indexed = false;
   // Foreign keys only: ON DELETE SET NULL / SET DEFAULT limited to some columns (PG 15).
   bool sets_some_columns = false;
+  // Foreign keys and links: an index on the dependent whose leading columns are
+  // dependent_cols answers a lookup of one owner's rows (else a cleanup may build one for
+  // its own transaction, see Stage::index).
+  bool dependent_indexed = true;
+  // Foreign keys and links: dependent_cols' names unquoted, as PostgreSQL prints a name[].
+  std::string dependent_names;
 
   // True when deleting an owner row must delete its dependents (or fail without them
   // deleted first): the edges along which the doomed set grows.

@@ -112,6 +112,10 @@ std::int64_t Spi::int64_at(std::uint64_t row, int col) const {
   return DatumGetInt64(non_null_value_at(row, col));
 }
 
+double Spi::float8_at(std::uint64_t row, int col) const {
+  return DatumGetFloat8(non_null_value_at(row, col));
+}
+
 std::string Spi::text_at(std::uint64_t row, int col) const {
   if (is_null(row, col)) return std::string();
   const char *text = pg_call(

@@ -46,6 +46,7 @@ class Spi {
   bool is_null(std::uint64_t row, int col) const;
   std::int32_t int32_at(std::uint64_t row, int col) const;
   std::int64_t int64_at(std::uint64_t row, int col) const;
+  double float8_at(std::uint64_t row, int col) const;
   std::string text_at(std::uint64_t row, int col) const;  // "" for NULL
   // A copy of a pass-by-reference value that outlives this connection (it lives in the
   // memory context that was current at connect()).

@@ -1,9 +1,12 @@
 -- test_cleanup 1.0.0 -> 1.1.0: rows are named by key (the C++ side); partitioned tables
 -- can be registered; advise_indexes() advises no CONCURRENTLY on partitioned tables,
 -- counts only valid indexes, lets only an index with the marker's own predicate stand for
--- the marker advice, and runs without JIT.
+-- the marker advice, and runs without JIT; the audit log records the transient indexes a
+-- cleanup built.
 
 \echo Use "ALTER EXTENSION test_cleanup UPDATE TO '1.1.0'" to load this file. \quit
+
+ALTER TABLE test_cleanup.audit_log ADD COLUMN transient_indexes jsonb;
 
 -- Fails unless tbl is an ordinary or partitioned table; returns its printable name.
 CREATE OR REPLACE FUNCTION test_cleanup._check_table(tbl regclass, role text)
@@ -38,6 +41,26 @@ RETURN EXISTS (
               FROM unnest((i.indkey::int2[])[0:cardinality(cols) - 1]) AS k(attnum)
               JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum)
            = (SELECT array_agg(c ORDER BY c) FROM unnest(cols) AS c));
+
+-- Whether a lookup by cols in tbl has an index: 'y' (one whose leading columns are cols);
+-- else whether a cleanup may build one for its own transaction: 'n' yes; 'p' no, tbl is
+-- partitioned and a partition has an index led by cols (a CREATE INDEX on tbl would adopt
+-- it, and dropping that would drop the user's) or is a foreign table (which takes none).
+CREATE FUNCTION test_cleanup._index_state(tbl regclass, cols name[])
+RETURNS "char" LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN CASE
+    WHEN test_cleanup._has_leading_index(tbl, cols) THEN 'y'
+    WHEN EXISTS (SELECT FROM pg_partition_tree(tbl) p JOIN pg_class pc ON pc.oid = p.relid
+                  WHERE p.relid <> tbl
+                    AND (pc.relkind = 'f' OR EXISTS (
+                        SELECT FROM pg_index i
+                         WHERE i.indrelid = p.relid
+                           AND (SELECT array_agg(a.attname ORDER BY a.attname)
+                                  FROM unnest((i.indkey::int2[])[0:cardinality(cols) - 1]) AS k(attnum)
+                                  JOIN pg_attribute a ON a.attrelid = p.relid AND a.attnum = k.attnum)
+                               = (SELECT array_agg(n ORDER BY n) FROM unnest(cols) AS n))))
+    THEN 'p'
+    ELSE 'n' END;
 
 -- How an advised index is created: CONCURRENTLY where PostgreSQL allows it, which is not
 -- on a partitioned table (there a plain CREATE INDEX, which blocks writes while it builds).

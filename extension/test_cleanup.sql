@@ -68,7 +68,10 @@ CREATE TABLE test_cleanup.audit_log (
     client_addr       inet,
     deleted_counts    jsonb NOT NULL,
     collateral_counts jsonb NOT NULL,
-    duration_ms       double precision NOT NULL
+    duration_ms       double precision NOT NULL,
+    -- The indexes the cleanup built for its own transaction and dropped (NULL: none), each
+    -- with its table, columns and build time.
+    transient_indexes jsonb
 );
 COMMENT ON TABLE test_cleanup.audit_log IS
     'One row per successful cleanup (test_session_id NULL means all test data was cleaned)';
@@ -334,6 +337,26 @@ RETURN EXISTS (
               FROM unnest((i.indkey::int2[])[0:cardinality(cols) - 1]) AS k(attnum)
               JOIN pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum)
            = (SELECT array_agg(c ORDER BY c) FROM unnest(cols) AS c));
+
+-- Whether a lookup by cols in tbl has an index: 'y' (one whose leading columns are cols);
+-- else whether a cleanup may build one for its own transaction: 'n' yes; 'p' no, tbl is
+-- partitioned and a partition has an index led by cols (a CREATE INDEX on tbl would adopt
+-- it, and dropping that would drop the user's) or is a foreign table (which takes none).
+CREATE FUNCTION test_cleanup._index_state(tbl regclass, cols name[])
+RETURNS "char" LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN CASE
+    WHEN test_cleanup._has_leading_index(tbl, cols) THEN 'y'
+    WHEN EXISTS (SELECT FROM pg_partition_tree(tbl) p JOIN pg_class pc ON pc.oid = p.relid
+                  WHERE p.relid <> tbl
+                    AND (pc.relkind = 'f' OR EXISTS (
+                        SELECT FROM pg_index i
+                         WHERE i.indrelid = p.relid
+                           AND (SELECT array_agg(a.attname ORDER BY a.attname)
+                                  FROM unnest((i.indkey::int2[])[0:cardinality(cols) - 1]) AS k(attnum)
+                                  JOIN pg_attribute a ON a.attrelid = p.relid AND a.attnum = k.attnum)
+                               = (SELECT array_agg(n ORDER BY n) FROM unnest(cols) AS n))))
+    THEN 'p'
+    ELSE 'n' END;
 
 -- Does tbl have a GIN index on the expression expr (which then answers @> on it)?
 CREATE FUNCTION test_cleanup._has_gin_index(tbl regclass, expr text)
