@@ -10,13 +10,18 @@ rows; the median of --runs runs is reported):
   e  test_cleanup on the NO ACTION schema
   f  test_cleanup through the HTTP shim (NO ACTION schema)
   g  test_cleanup with test_cleanup.skip_fk_checks on (NO ACTION schema)
-Scenarios: all test data, one session (the largest), one tiny session (5 users); each
-without and with the indexes test_cleanup.advise_indexes() recommends. Every variant must
-leave exactly the same rows (a fingerprint of every table), or the run fails.
+  h  test_cleanup with test_cleanup.transient_indexes off (NO ACTION schema): d, e and g
+     run with its default, auto
+Scenarios: all test data, one session (the largest), one tiny session (5 users); each on
+the schemas of --shapes: plain (foreign key columns indexed), advised (plus the indexes
+test_cleanup.advise_indexes() recommends), bare (no index on any foreign key or link
+column). Every variant must leave exactly the same rows (a fingerprint of every table), or
+the run fails.
 
   bench/run.py --users 52000 --runs 3 --write bench/RESULTS.md   # S: about 1M rows
   bench/run.py --users 520000 --runs 3 --skip c                  # L: about 10M rows
   bench/run.py --users 2000 --runs 1                             # smoke (CI)
+  bench/run.py --users 52000 --shapes bare,plain --skip c,f --slow-runs 1   # no FK indexes
 
 PG* environment variables reach the server; the repository's extension and shim must be
 built and installed.
@@ -48,7 +53,13 @@ VARIANTS = {
     "e": ("test_cleanup, NO ACTION schema", "noaction"),
     "f": ("test_cleanup via HTTP shim, NO ACTION", "noaction"),
     "g": ("test_cleanup skip_fk_checks, NO ACTION", "noaction"),
+    "h": ("test_cleanup transient_indexes off, NO ACTION", "noaction"),
 }
+SHAPES = {"plain": ("", "foreign keys"), "advised": ("_idx", "foreign keys + advised"), "bare": ("_bare", "none")}
+FK_INDEXES = ["user_profiles_user_id", "user_sessions_user_id", "searchables_owner_id", "users_referred_by",
+              "invoices_buyer_id", "payments_searchable_id", "ratings_searchable_id", "ratings_rater_id",
+              "media_uploads_searchable_id", "invoice_notes_invoice_id", "payment_records_invoice_id",
+              "withdrawals_invoice_id"]
 
 
 def sh(*cmd, **kw):
@@ -67,9 +78,9 @@ def connect(db):
 
 # --- templates ------------------------------------------------------------------------------
 
-def build_templates(users, prefix):
+def build_templates(users, prefix, shapes):
     base = f"{prefix}_base"
-    for db in [base] + [f"{prefix}_{s}{i}" for s in ("cascade", "noaction") for i in ("", "_idx")]:
+    for db in [base] + [f"{prefix}_{s}{i}" for s in ("cascade", "noaction") for i in ("", "_idx", "_bare")]:
         subprocess.run(["dropdb", "--if-exists", db], capture_output=True)
     sh("createdb", base)
     psql(base, "-c", "CREATE EXTENSION test_cleanup", "-f", os.path.join(REPO, "test", "reference_schema.sql"),
@@ -94,6 +105,11 @@ def build_templates(users, prefix):
             for table, col, parent in LINK_FKS:
                 psql(db, "-c", f"ALTER TABLE {table} ADD FOREIGN KEY ({col}) REFERENCES {parent} ON DELETE CASCADE")
         psql(db, "-c", "VACUUM ANALYZE")
+        if "bare" in shapes:  # what bench_index_foreign_keys() added, and nothing else
+            sh("createdb", "-T", db, db + "_bare")
+            psql(db + "_bare", "-c", "DROP INDEX " + ", ".join(FK_INDEXES), "-c", "VACUUM ANALYZE")
+        if "advised" not in shapes:
+            continue
         indexed = db + "_idx"
         sh("createdb", "-T", db, indexed)
         statements = psql(indexed, "-c", "SELECT replace(statement, ' CONCURRENTLY', '') FROM test_cleanup.advise_indexes()")
@@ -250,7 +266,8 @@ class HttpShim:
         self.process.wait()
 
 
-def measure(variant, template, session, run_number):
+def measure(variant, template, session, run_number, timeout):
+    """(seconds, fingerprint), or (None, None) when a statement ran longer than timeout."""
     clone = f"bench_run_{variant}_{run_number}"
     subprocess.run(["dropdb", "--if-exists", clone], capture_output=True)
     sh("createdb", "--strategy", "file_copy", "-T", template, clone)  # faster than WAL_LOG at 10M rows
@@ -264,13 +281,20 @@ def measure(variant, template, session, run_number):
         else:
             conn = connect(clone)
             cur = conn.cursor()
-            if variant in "deg":  # load the library outside the timing, as a pooled session has it
+            if variant in "degh":  # load the library outside the timing, as a pooled session has it
                 cur.execute("SET test_cleanup.enabled = on")
                 cur.execute("SET test_cleanup.skip_fk_checks = %s", ("on" if variant == "g" else "off",))
+                cur.execute("SET test_cleanup.transient_indexes = %s", ("off" if variant == "h" else "auto",))
                 cur.execute("SELECT test_cleanup('bench_warmup')")
+            if timeout:
+                cur.execute("SET statement_timeout = %s", (f"{timeout}s",))
             started = time.perf_counter()
-            {"a": run_native, "b": run_handwritten, "c": run_row_loop, "d": run_extension,
-             "e": run_extension, "g": run_extension}[variant](cur, session)
+            try:
+                {"a": run_native, "b": run_handwritten, "c": run_row_loop, "d": run_extension,
+                 "e": run_extension, "g": run_extension, "h": run_extension}[variant](cur, session)
+            except psycopg2.errors.QueryCanceled:
+                conn.close()
+                return None, None
         elapsed = time.perf_counter() - started
         if not shim:
             conn.close()
@@ -281,40 +305,54 @@ def measure(variant, template, session, run_number):
         subprocess.run(["dropdb", clone], capture_output=True)
 
 
+def median(times):
+    """The median of the runs; None when it is a run that timed out (slower than any other)."""
+    ordered = sorted(times, key=lambda t: float("inf") if t is None else t)
+    middle = ordered[(len(ordered) - 1) // 2: len(ordered) // 2 + 1]
+    return None if None in middle else statistics.mean(middle)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=52000, help="about 19 rows per user (52000: ~1M rows)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--slow-runs", type=int, help="runs of the per-row loop c (default: --runs); "
-                        "at L one run of c takes minutes")
+    parser.add_argument("--slow-runs", type=int, help="runs of the per-row loop c, and of a, b and h on the "
+                        "bare schema (default: --runs); at L one run of c takes minutes")
+    parser.add_argument("--shapes", default="plain,advised", help="plain, advised, bare (see above)")
+    parser.add_argument("--timeout", type=int, default=0,
+                        help="seconds after which a statement of a, b, c or h is cancelled (reported as >)")
     parser.add_argument("--skip", default="", help="variants to leave out, e.g. c")
     parser.add_argument("--scenarios", default="all,session,tiny")
     parser.add_argument("--write", help="append the results as Markdown to this file")
     parser.add_argument("--reuse", action="store_true", help="reuse templates built by an earlier run")
     args = parser.parse_args()
     prefix = f"bench_{args.users}"
+    shapes = args.shapes.split(",")
     if not args.reuse:
-        build_templates(args.users, prefix)
+        build_templates(args.users, prefix, shapes)
     rows = psql(f"{prefix}_noaction", "-c", "SELECT count(*) FROM reference_rows")
     sessions = {"all": None, "session": "bench_s1", "tiny": "bench_tiny"}
     variants = [v for v in VARIANTS if v not in args.skip]
     results, failed = [], False
     for scenario in args.scenarios.split(","):
-        for indexed in (False, True):
+        for shape in shapes:
             medians, prints = {}, {}
             for v in variants:
-                template = f"{prefix}_{VARIANTS[v][1]}" + ("_idx" if indexed else "")
+                template = f"{prefix}_{VARIANTS[v][1]}" + SHAPES[shape][0]
+                slow = v == "c" or (shape == "bare" and v in "abh" and scenario != "tiny")
+                timeout = args.timeout if v in "abch" else 0
                 times = []
-                for run in range(args.slow_runs if v == "c" and args.slow_runs else args.runs):
-                    elapsed, fp = measure(v, template, sessions[scenario], run)
+                for run in range(args.slow_runs if slow and args.slow_runs else args.runs):
+                    elapsed, fp = measure(v, template, sessions[scenario], run, timeout)
                     times.append(elapsed)
-                    prints.setdefault(fp, []).append(v)
-                medians[v] = statistics.median(times)
-                print(f"# {scenario:8} {'indexed' if indexed else 'plain  '} {v}: "
-                      + " ".join(f"{t * 1000:.1f}" for t in times) + " ms", flush=True)
+                    if fp is not None:
+                        prints.setdefault(fp, []).append(v)
+                medians[v] = median(times)
+                print(f"# {scenario:8} {shape:8} {v}: "
+                      + " ".join("timeout" if t is None else f"{t * 1000:.1f}" for t in times) + " ms", flush=True)
             same = len(prints) == 1
             failed = failed or not same
-            results.append((scenario, indexed, medians, same))
+            results.append((scenario, shape, medians, same))
     report = render(results, variants, rows, args)
     print(report)
     if args.write:
@@ -327,24 +365,33 @@ def render(results, variants, rows, args):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
     version = psql("postgres", "-c", "SHOW server_version")
+    command = " ".join(sys.argv[1:]).replace(" --write bench/RESULTS.md", "")
     lines = [f"### {int(rows):,} rows ({args.users:,} users, 10% test data in 50 sessions), median of {args.runs}"
-             + (f" (c: {args.slow_runs})" if args.slow_runs and "c" in variants else ""),
+             + (f" (slow variants: {args.slow_runs})" if args.slow_runs else ""),
              "",
              f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB, {platform.platform()}, "
              f"PostgreSQL {version} (throwaway cluster: fsync off, default shared_buffers). "
-             f"Command: `bench/run.py --users {args.users} --runs {args.runs}"
-             f"{f' --slow-runs {args.slow_runs}' if args.slow_runs else ''}{' --skip ' + args.skip if args.skip else ''}`",
+             f"Command: `bench/run.py {command}`"
+             + (f". A time `> N s` is a statement cancelled after N s (--timeout)." if args.timeout else ""),
              "",
-             "| scenario | advised indexes | " + " | ".join(f"{v}: {VARIANTS[v][0]}" for v in variants)
-             + " | d/a | e/b | e/a | c/e | g/a | same rows |",
-             "|---" * (len(variants) + 8) + "|"]
-    for scenario, indexed, m, same in results:
-        def ratio(x, y):
-            return f"{m[x] / m[y]:.2f}" if x in m and y in m and m[y] > 0 else "-"
-        lines.append(f"| {scenario} | {'yes' if indexed else 'no'} | "
-                     + " | ".join(f"{m[v] * 1000:.1f} ms" for v in variants)
-                     + f" | {ratio('d', 'a')} | {ratio('e', 'b')} | {ratio('e', 'a')} | {ratio('c', 'e')} | {ratio('g', 'a')} | "
-                     + ("yes" if same else "**NO**") + " |")
+             "| scenario | indexes | " + " | ".join(f"{v}: {VARIANTS[v][0]}" for v in variants)
+             + " | d/a | e/b | e/a | c/e | g/a | e/h | e / e with FK indexes | same rows |",
+             "|---" * (len(variants) + 10) + "|"]
+    plain = {scenario: m for scenario, shape, m, _ in results if shape == "plain"}
+    for scenario, shape, m, same in results:
+        def ratio(x, y, mx=m, my=m):
+            if x not in mx or y not in my or (mx[x] is None and my[y] is None):
+                return "-"
+            if mx[x] is None:
+                return f"> {args.timeout / my[y]:.0f}"
+            if my[y] is None:
+                return f"< {mx[x] / args.timeout:.3f}"
+            return f"{mx[x] / my[y]:.2f}" if my[y] > 0 else "-"
+        cells = [f"> {args.timeout} s" if m[v] is None else f"{m[v] * 1000:.1f} ms" for v in variants]
+        vs_plain = ratio("e", "e", m, plain[scenario]) if shape == "bare" and scenario in plain else "-"
+        lines.append(f"| {scenario} | {SHAPES[shape][1]} | " + " | ".join(cells)
+                     + f" | {ratio('d', 'a')} | {ratio('e', 'b')} | {ratio('e', 'a')} | {ratio('c', 'e')} | {ratio('g', 'a')}"
+                     + f" | {ratio('e', 'h')} | {vs_plain} | " + ("yes" if same else "**NO**") + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -294,7 +294,7 @@ def run_oracle(cur, schema, case, session):
             changed = changed or cur.rowcount > 0
 
 
-def run_case(conn, number, seed, with_links, fast=False, citus=False):
+def run_case(conn, number, seed, with_links, fast=False, citus=False, transient_indexes="auto"):
     rng = random.Random(seed)
     case = Case(rng, with_links, fast, citus)
     subject, oracle = f"dt subject {number}", f"dt oracle {number}"
@@ -316,6 +316,8 @@ def run_case(conn, number, seed, with_links, fast=False, citus=False):
                     (f"{q(subject)}.{q(case.names[dependent])}", f"{q(subject)}.{q(case.names[owner])}", name))
     session = rng.choice([SESSIONS[0], None])
     cur.execute("SET LOCAL test_cleanup.skip_fk_checks = %s", ("on" if fast else "off",))
+    # No case indexes its foreign key columns: with "on", every lookup gets a transient index.
+    cur.execute("SET LOCAL test_cleanup.transient_indexes = %s", (transient_indexes,))
     before = table_contents(cur, oracle, case)
     problems = []
     try:
@@ -338,6 +340,12 @@ def run_case(conn, number, seed, with_links, fast=False, citus=False):
         conn.rollback()
         return None, case
     got, want = table_contents(cur, subject, case), table_contents(cur, oracle, case)
+    cur.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'test\\_cleanup\\_transient\\_%%'")
+    left = cur.fetchone()[0]
+    if left:
+        problems.append(f"{left} transient index(es) still exist after the cleanup returned")
+    cur.execute("SELECT transient_indexes IS NOT NULL FROM test_cleanup.audit_log ORDER BY audit_id DESC LIMIT 1")
+    case.built_indexes = result is not None and cur.fetchone()[0]
     if result is not None:
         for name in want:
             if got[name] != want[name]:
@@ -360,6 +368,8 @@ def main():
     parser.add_argument("--fast", action="store_true", help="with test_cleanup.skip_fk_checks on")
     parser.add_argument("--citus", action="store_true",
                         help="on a Citus coordinator: the subject's tables distributed or reference tables")
+    parser.add_argument("--transient-indexes", default="auto", choices=("auto", "on", "off"),
+                        help="test_cleanup.transient_indexes for every cleanup")
     args = parser.parse_args()
 
     def connect():
@@ -375,18 +385,21 @@ def main():
     failures = 0
     for with_links in (False, True):
         label = ("foreign keys, links and listed links" if with_links else "foreign keys") + \
-            (", skip_fk_checks" if args.fast else "") + (", Citus" if args.citus else "")
-        bad = undecided = 0
+            (", skip_fk_checks" if args.fast else "") + (", Citus" if args.citus else "") + \
+            (f", transient_indexes {args.transient_indexes}" if args.transient_indexes != "auto" else "")
+        bad = undecided = built = 0
         for number in range(args.cases // 2):
             seed = args.seed * 100003 + number * 2 + int(with_links)
             if number % 100 == 99:  # a session that creates thousands of tables slows down
                 conn.close()
                 conn = connect()
             try:
-                problems, case = run_case(conn, number, seed, with_links, args.fast, args.citus)
+                problems, case = run_case(conn, number, seed, with_links, args.fast, args.citus,
+                                          args.transient_indexes)
             except Exception:
                 print(f"# case seed {seed} raised:")
                 raise
+            built += bool(problems is not None and case.built_indexes)
             if problems is None:
                 undecided += 1
             elif problems:
@@ -397,10 +410,14 @@ def main():
                           f"partitioned {case.partitioned}, kinds {case.kind}):")
                     for p in problems[:5]:
                         print("#   " + p)
+        # With transient indexes on, cases whose cleanup built none would test nothing new.
+        if args.transient_indexes == "on" and built == 0:
+            bad += 1
         status = "ok" if bad == 0 else "not ok"
         print(f"{status} - differential ({label}): {args.cases // 2 - undecided} random cases agree with "
               f"PostgreSQL's cascade (seed {args.seed}, {bad} disagreed, {undecided} undecided: the "
               f"oracle failed or the case is refused by design: a listed link on a cycle"
+              f"{f'; {built} built transient indexes' if args.transient_indexes == 'on' else ''}"
               f"{', Citus tables holding NO ACTION keys on each other' if args.citus else ''})")
         failures += bad
     sys.exit(1 if failures else 0)
