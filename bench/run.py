@@ -383,10 +383,10 @@ def render(results, variants, rows, args):
             if x not in mx or y not in my or (mx[x] is None and my[y] is None):
                 return "-"
             if mx[x] is None:
-                return f"> {args.timeout / my[y]:.0f}"
+                return f"> {args.timeout / my[y]:.3g}"
             if my[y] is None:
-                return f"< {mx[x] / args.timeout:.3f}"
-            return f"{mx[x] / my[y]:.2f}" if my[y] > 0 else "-"
+                return f"< {mx[x] / args.timeout:.3g}"
+            return f"{mx[x] / my[y]:.3g}" if my[y] > 0 else "-"
         cells = [f"> {args.timeout} s" if m[v] is None else f"{m[v] * 1000:.1f} ms" for v in variants]
         vs_plain = ratio("e", "e", m, plain[scenario]) if shape == "bare" and scenario in plain else "-"
         lines.append(f"| {scenario} | {SHAPES[shape][1]} | " + " | ".join(cells)

@@ -136,6 +136,15 @@ SELECT r.root_id, r.tbl::int8, r.rule_tbl, r.col::text,
          ON a.attrelid = r.tbl AND a.attname = r.col AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY r.root_id, r.tbl)SQL";
 
+// test_cleanup._index_state(tbl, cols) as text, calling it only for partitioned tables: a
+// call costs 0.3 ms (600 foreign keys: 0.2 s), _has_leading_index() a tenth of that.
+#define TC_INDEX_STATE(tbl, cols)                              \
+  "CASE WHEN test_cleanup._has_leading_index(" tbl ", " cols   \
+  ") THEN 'y'"                                                 \
+  " WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = " tbl \
+  ") <> 'p' THEN 'n'"                                          \
+  " ELSE test_cleanup._index_state(" tbl ", " cols ")::text END"
+
 // One row per edge and key column position, ordered so an edge's rows are adjacent. The
 // operator is a foreign key's own (PK = FK) equality, 0 for the owner type's default.
 const char *const kEdgesQuery = "WITH " TC_RULES R"SQL(
@@ -144,7 +153,7 @@ SELECT 'f', con.oid::int8, 'foreign key ' || quote_ident(con.conname),
        quote_ident(ca.attname), quote_ident(pa.attname), NULL, NULL, k.i,
        coalesce(cardinality(con.confdelsetcols), 0) > 0, false,
        ca.atttypid::int8, pa.atttypid::int8, con.conpfeqop[k.i]::int8,
-       test_cleanup._index_state(con.conrelid, fk.cols)::text, fk.cols::text
+       )SQL" TC_INDEX_STATE("con.conrelid", "fk.cols") R"SQL(, fk.cols::text
   FROM pg_constraint con
  CROSS JOIN LATERAL (SELECT ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY u(n, o)
                                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = u.n
@@ -158,7 +167,7 @@ SELECT 'l', l.link_id, 'link ' || l.link_id,
        l.dependent::oid::int8, l.owner::oid::int8, 'c',
        quote_ident(k.dc), quote_ident(k.oc), NULL, NULL, k.i, false, false,
        da.atttypid::int8, oa.atttypid::int8, 0,
-       test_cleanup._index_state(l.dependent, l.dependent_cols::name[])::text,
+       )SQL" TC_INDEX_STATE("l.dependent", "l.dependent_cols::name[]") R"SQL(,
        l.dependent_cols::name[]::text
   FROM link l
  CROSS JOIN LATERAL unnest(l.dependent_cols, l.owner_cols) WITH ORDINALITY AS k(dc, oc, i)
@@ -205,6 +214,7 @@ SELECT p.logicalrelid::oid::int8,
   FROM pg_dist_partition p)SQL";
 
 #undef TC_JSON_PATH
+#undef TC_INDEX_STATE
 #undef TC_RULES
 #undef TC_RULE_TABLE
 

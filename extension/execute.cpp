@@ -111,7 +111,8 @@ SELECT t.oid::pg_catalog.int8, s.pages, s.tuples,
                           pg_catalog.current_setting('block_size')::pg_catalog.float8 AS pages
                  FROM pg_catalog.pg_class pc
                 WHERE pc.oid OPERATOR(pg_catalog.=) t.oid
-                   OR pc.oid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(t.oid) p)) l
+                   OR pc.oid OPERATOR(pg_catalog.=) ANY (
+                          SELECT p.relid FROM pg_catalog.pg_partition_tree(t.oid) p)) l
        ) s(pages, tuples))SQL";
 
 // A name for a transient index on the table $1 that no relation in its schema has: one
@@ -446,7 +447,8 @@ class Cleanup {
       if (state == "y") continue;  // one built here covers it
       if (state != "n") {
         not_built_.push_back(index_label(*catalog_, *index) +
-                             ": a partition has an index of its own on these columns");
+                             ": a partition has an index of its own on these columns, or is "
+                             "a foreign table");
         continue;
       }
       if (!size.owned) {

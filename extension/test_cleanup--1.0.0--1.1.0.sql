@@ -50,6 +50,7 @@ CREATE FUNCTION test_cleanup._index_state(tbl regclass, cols name[])
 RETURNS "char" LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 RETURN CASE
     WHEN test_cleanup._has_leading_index(tbl, cols) THEN 'y'
+    WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) <> 'p' THEN 'n'
     WHEN EXISTS (SELECT FROM pg_partition_tree(tbl) p JOIN pg_class pc ON pc.oid = p.relid
                   WHERE p.relid <> tbl
                     AND (pc.relkind = 'f' OR EXISTS (

@@ -27,6 +27,9 @@ SET ROLE sp_caller;
 CREATE FUNCTION sp_trap.eq(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
     $$ BEGIN RAISE EXCEPTION 'trap: = called'; END $$;
 CREATE OPERATOR sp_trap.= (FUNCTION = sp_trap.eq, LEFTARG = bigint, RIGHTARG = bigint);
+CREATE FUNCTION sp_trap.oideq(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
+    $$ BEGIN RAISE EXCEPTION 'trap: = on oid called'; END $$;
+CREATE OPERATOR sp_trap.= (FUNCTION = sp_trap.oideq, LEFTARG = oid, RIGHTARG = oid);
 CREATE FUNCTION sp_trap.count(bigint) RETURNS bigint LANGUAGE plpgsql AS
     $$ BEGIN RAISE EXCEPTION 'trap: count called'; END $$;
 CREATE FUNCTION sp_trap.unnest(bigint[]) RETURNS SETOF bigint LANGUAGE plpgsql AS
@@ -51,6 +54,14 @@ SELECT format('ALTER DATABASE %I SET search_path = sp_trap, pg_catalog, public, 
 SELECT sp_load();
 SELECT test_cleanup('sp_s1') -> 'deleted_counts' -> 'sp_parts' AS parts;
 SELECT * FROM sp_seen;
+-- The same with a transient index on sp_parts (item_id): its size, name and build queries
+-- are qualified as well.
+SELECT sp_load();
+SET test_cleanup.transient_indexes = on;
+\set VERBOSITY terse
+SELECT test_cleanup('sp_s1') -> 'deleted_counts' -> 'sp_parts' AS parts;
+\set VERBOSITY default
+RESET test_cleanup.transient_indexes;
 SELECT format('ALTER DATABASE %I RESET search_path', current_database()) \gexec
 
 SELECT test_cleanup.remove_rules('sp_items');
