@@ -66,6 +66,16 @@ def waits_for_lock(observer, pid):
     return wait_until(observer, "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,))
 
 
+def wait_behind(observer, thread, waiter, holder):
+    """Starts `thread`, which runs on connection `waiter`; once that backend waits for a lock,
+    commits `holder` and lets the thread finish. Returns whether it waited."""
+    thread.start()
+    waited = waits_for_lock(observer, waiter.get_backend_pid())
+    holder.commit()
+    thread.join(20)
+    return waited
+
+
 class Background(threading.Thread):
     """Runs statements on its own connection; keeps the error, if any."""
 
@@ -111,10 +121,7 @@ def main():
         cur.execute("SELECT test_cleanup('tt_s1') -> 'deleted_counts' ->> 'orders'")
         deleted = cur.fetchone()[0]
     insert = Background(writer, ["INSERT INTO tt.orders VALUES (5001, 500)"])
-    insert.start()
-    waited = waits_for_lock(observer, writer.get_backend_pid())
-    cleaner.commit()
-    insert.join(20)
+    waited = wait_behind(observer, insert, writer, cleaner)
     report(waited and deleted == "200" and insert.error is None and not insert.is_alive()
            and scalar(observer, "SELECT count(*) FROM tt.orders WHERE id = 5001") == 1,
            "a writer waits for a cleanup that built transient indexes, then succeeds",
@@ -130,10 +137,7 @@ def main():
     with cleaner.cursor() as cur:
         cur.execute("SET test_cleanup.transient_indexes = on")
     cleanup = Background(cleaner, ["SELECT test_cleanup('tt_s1') -> 'deleted_counts' ->> 'orders'"])
-    cleanup.start()
-    waited = waits_for_lock(observer, cleaner.get_backend_pid())
-    writer.commit()
-    cleanup.join(20)
+    waited = wait_behind(observer, cleanup, cleaner, writer)
     report(waited and cleanup.error is None and cleanup.result == "200"
            and scalar(observer, "SELECT count(*) FROM tt.orders") == 1801 and scalar(observer, TRANSIENT) == 0,
            "a cleanup waits for a writer before building a transient index, then cleans",
