@@ -615,7 +615,16 @@ class Cleanup {
              || CASE WHEN $1 IS NULL THEN '{}'::jsonb
                      ELSE jsonb_build_object('test_session_id', $1) END)SQL",
                    params);
-    return spi_.datum_copy_at(0, 0);
+    const Datum result = spi_.datum_copy_at(0, 0);
+    // The session is gone, and so is its sign of life (sessions(), the reaper).
+    static KeptPlan end_heartbeat;
+    SpiParams session;
+    session.add_text(request_.session);
+    spi_.run_fixed(end_heartbeat,
+                   "DELETE FROM test_cleanup.heartbeat WHERE $1::pg_catalog.text IS NULL OR "
+                   "test_session_id OPERATOR(pg_catalog.=) $1::pg_catalog.text",
+                   session);
+    return result;
   }
 
   void log_success(const std::string &deleted, const std::string &collateral,

@@ -2,7 +2,7 @@
 -- can be registered; advise_indexes() advises no CONCURRENTLY on partitioned tables,
 -- counts only valid indexes, lets only an index with the marker's own predicate stand for
 -- the marker advice, and runs without JIT; the audit log records the transient indexes a
--- cleanup built.
+-- cleanup built; sessions() and heartbeat() list the test sessions present.
 
 \echo Use "ALTER EXTENSION test_cleanup UPDATE TO '1.1.0'" to load this file. \quit
 
@@ -156,3 +156,99 @@ BEGIN
      WHERE NOT c.present
      ORDER BY c.tbl::text, c.statement;
 END $$;
+
+--------------------------------------------------------------------------------------------
+-- A shared test database: which test sessions are present, and which are still alive.
+--------------------------------------------------------------------------------------------
+
+CREATE TABLE test_cleanup.heartbeat (
+    test_session_id text PRIMARY KEY CHECK (test_session_id <> ''),
+    last_heartbeat  timestamptz NOT NULL
+);
+COMMENT ON TABLE test_cleanup.heartbeat IS
+    'The last sign of life of each running test session (test_cleanup.heartbeat(session))';
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.heartbeat', '');
+
+-- A running suite says it is alive; returns the time it recorded.
+CREATE FUNCTION test_cleanup.heartbeat(session text)
+RETURNS timestamptz LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    beat timestamptz;
+BEGIN
+    IF session IS NULL OR session = '' THEN
+        RAISE EXCEPTION 'test_cleanup: the test session id must not be empty or NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO test_cleanup.heartbeat AS h VALUES (session, clock_timestamp())
+    ON CONFLICT (test_session_id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat
+    RETURNING h.last_heartbeat INTO beat;
+    RETURN beat;
+END $$;
+COMMENT ON FUNCTION test_cleanup.heartbeat(text) IS
+    'Records that a running test session is alive (the reaper leaves it alone)';
+
+-- A test_timestamp as the spec writes it ("2024-01-01T12:00:00.000000", no zone: UTC);
+-- NULL for anything else, never an error.
+CREATE FUNCTION test_cleanup._utc(ts text)
+RETURNS timestamptz LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF ts !~ '^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?$' THEN
+        RETURN NULL;
+    END IF;
+    RETURN ts::timestamp AT TIME ZONE 'UTC';
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+    RETURN NULL;
+END $$;
+
+-- One row per test session present (marked rows, or a heartbeat): its marked rows per root
+-- table (report key), the oldest and newest test_timestamp of those rows, and its last
+-- heartbeat. Marked rows without a session id are one row with a NULL id. A row two root
+-- rules mark counts once per session.
+CREATE FUNCTION test_cleanup.sessions()
+RETURNS TABLE (test_session_id text, marked_rows jsonb, first_seen timestamptz,
+               last_seen timestamptz, last_heartbeat timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    marker text := coalesce(current_setting('test_cleanup.marker', true), 'integration_test_data');
+    -- Per root table: (session, report key, row, timestamp text) of each marked row. Spec
+    -- timestamps sort as text (only those are kept), so only min and max are parsed.
+    parts text[] := '{}';
+    r record;
+BEGIN
+    FOR r IN SELECT ro.tbl, coalesce(k.key, c.relname::text) AS report,
+                    string_agg(format('(x.%I%s)', ro.col, test_cleanup._json_path_sql(ro.path)), ', '
+                               ORDER BY ro.root_id) AS objects
+               FROM test_cleanup.root ro
+               JOIN pg_class c ON c.oid = ro.tbl
+               LEFT JOIN test_cleanup.report_key k ON k.tbl = ro.tbl
+              GROUP BY ro.tbl, k.key, c.relname
+              ORDER BY ro.tbl LOOP
+        parts := parts || format(
+            'SELECT o.m ->> %L, %L, (x.tableoid, x.ctid)::text, CASE WHEN o.m ->> %L ~ %L '
+            'THEN translate(o.m ->> %L, %L, %L) END FROM %s x, LATERAL (VALUES %s) o(m) '
+            'WHERE o.m ->> %L = $1',
+            'test_session_id', r.report, 'test_timestamp',
+            '^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?$', 'test_timestamp', ' ', 'T',
+            r.tbl, r.objects, 'test_marker');
+    END LOOP;
+    IF cardinality(parts) = 0 THEN
+        parts := ARRAY['SELECT NULL::text, NULL::text, NULL::text, NULL::text WHERE false'];
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH marked(s, t, n, lo, hi) AS (
+            SELECT s, t, count(DISTINCT k), min(ts), max(ts)
+              FROM (%s) m(s, t, k, ts) GROUP BY s, t),
+        by_session(s, counts, lo, hi) AS (
+            SELECT s, jsonb_object_agg(t, n), min(lo), max(hi) FROM marked GROUP BY s)
+        SELECT coalesce(b.s, h.test_session_id), coalesce(b.counts, '{}'::jsonb),
+               test_cleanup._utc(b.lo), test_cleanup._utc(b.hi), h.last_heartbeat
+          FROM by_session b
+          FULL JOIN test_cleanup.heartbeat h ON h.test_session_id = b.s
+         ORDER BY 1 NULLS FIRST$q$, array_to_string(parts, ' UNION ALL ')) USING marker;
+END $$;
+COMMENT ON FUNCTION test_cleanup.sessions() IS
+    'Lists the test sessions present: marked rows per root table, first and last test_timestamp, last heartbeat';
+
+REVOKE ALL ON FUNCTION test_cleanup.heartbeat(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION test_cleanup.sessions() FROM PUBLIC;
