@@ -239,6 +239,7 @@ class Cleanup {
             .count();
     const std::string deleted_text = deleted.dump(), collateral_text = collateral.dump();
     const Datum result = write_audit_row(deleted_text, collateral_text, duration_ms);
+    end_heartbeat();
     spi_.finish();
     log_success(deleted_text, collateral_text, duration_ms);
     report_indexes();
@@ -615,16 +616,19 @@ class Cleanup {
              || CASE WHEN $1 IS NULL THEN '{}'::jsonb
                      ELSE jsonb_build_object('test_session_id', $1) END)SQL",
                    params);
-    const Datum result = spi_.datum_copy_at(0, 0);
-    // The session is gone, and so is its sign of life (sessions(), the reaper).
-    static KeptPlan end_heartbeat;
+    return spi_.datum_copy_at(0, 0);
+  }
+
+  // The session is gone, and so is its sign of life (sessions(), the reaper); cleaning
+  // every session ends every heartbeat.
+  void end_heartbeat() {
+    static KeptPlan plan;
     SpiParams session;
     session.add_text(request_.session);
-    spi_.run_fixed(end_heartbeat,
+    spi_.run_fixed(plan,
                    "DELETE FROM test_cleanup.heartbeat WHERE $1::pg_catalog.text IS NULL OR "
                    "test_session_id OPERATOR(pg_catalog.=) $1::pg_catalog.text",
                    session);
-    return result;
   }
 
   void log_success(const std::string &deleted, const std::string &collateral,

@@ -465,7 +465,6 @@ class Planner {
   // lookups run on the workers).
   void add_index_step(const std::vector<const Edge *> &edges) {
     std::vector<TransientIndex> indexes;
-    std::vector<TableId> tables;
     auto same_columns = [](std::vector<Column> a, std::vector<Column> b) {
       std::sort(a.begin(), a.end());
       std::sort(b.begin(), b.end());
@@ -482,15 +481,14 @@ class Planner {
         indexes.push_back(
             TransientIndex{edge->dependent, edge->dependent_cols, edge->dependent_names, {}, ""});
         found = std::prev(indexes.end());
-        if (std::find(tables.begin(), tables.end(), edge->dependent) == tables.end())
-          tables.push_back(edge->dependent);
       }
       if (std::find(found->owners.begin(), found->owners.end(), edge->owner) == found->owners.end())
         found->owners.push_back(edge->owner);
       found->used_by += (found->used_by.empty() ? "" : ", ") + edge->name;
     }
     if (indexes.empty()) return;
-    add_step(Stage::index, Result::none, std::move(tables), {}, "");
+    // Its tables are its indexes' (an error names the one being built).
+    add_step(Stage::index, Result::none, {}, {}, "");
     plan_.steps.back().indexes = std::move(indexes);
   }
 
