@@ -32,7 +32,8 @@ namespace {
   "listed_link AS (SELECT listed_link_id, " TC_RULE_TABLE("dependent") " AS dependent, "   \
   "dependent_col, " TC_RULE_TABLE("owner") " AS owner, owner_col, array_path, element_key " \
   "FROM test_cleanup.listed_link),"                                                         \
-  "report_key AS (SELECT " TC_RULE_TABLE("tbl") " AS tbl, key FROM test_cleanup.report_key)"
+  "report_key AS (SELECT " TC_RULE_TABLE("tbl") " AS tbl, key FROM test_cleanup.report_key)," \
+  "protected AS (SELECT " TC_RULE_TABLE("tbl") " AS tbl FROM test_cleanup.protected)"
 
 // The tables of the graph: every table named by a rule or by a foreign key, and the
 // inheritance children of root tables (a root rule reaches their rows as a SELECT from the
@@ -106,7 +107,8 @@ SELECT t.oid::int8, c.oid IS NULL,
        EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
                   AND g.tgtype::int & 11 = 11),
        EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
-                  AND g.tgtype::int & 9 = 9)
+                  AND g.tgtype::int & 9 = 9),
+       EXISTS (SELECT 1 FROM protected p WHERE p.tbl = t.oid)
   FROM tables t
   LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -333,6 +335,7 @@ void load_tables(Spi &spi, Catalog &catalog, const Shards &shards) {
         table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 10) == "t";
     table.runs_code_on_delete =
         table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 11) == "t";
+    table.is_protected = spi.text_at(row, 12) == "t";
     const std::vector<std::string> names = text_array(spi, row, 7);
     const std::vector<std::string> types = text_array(spi, row, 8);
     const std::vector<std::string> operators = text_array(spi, row, 9);

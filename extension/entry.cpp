@@ -11,11 +11,14 @@ extern "C" {
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
 PG_MODULE_MAGIC;
@@ -23,6 +26,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 PG_FUNCTION_INFO_V1(test_cleanup_run);
 PG_FUNCTION_INFO_V1(test_cleanup_explain);
+PG_FUNCTION_INFO_V1(test_cleanup_clean_sessions);
 }
 
 namespace {
@@ -88,6 +92,20 @@ void require_session_not_empty(const char *session, const char *label) {
          "session.");
 }
 
+// One cleanup as this call and the settings ask for it.
+test_cleanup::CleanupRequest make_request(const char *session, const char *label,
+                                          const char *marker, const char *role, bool dry_run) {
+  test_cleanup::CleanupRequest request;
+  if (session) request.session = session;
+  request.marker = marker;
+  request.session_label = label;
+  request.role = role;
+  request.skip_fk_checks = skip_fk_checks;
+  request.transient_indexes = static_cast<test_cleanup::IndexMode>(transient_indexes);
+  request.dry_run = dry_run;
+  return request;
+}
+
 // The session as a JSON string for the server log, where it cannot break a line.
 char *session_label(const char *session) {
   if (!session) return pstrdup("null");
@@ -103,6 +121,56 @@ void log_failure(const char *label, const test_cleanup::Failure &failure) {
                        edata ? unpack_sql_state(edata->sqlerrcode) : failure.sqlstate,
                        edata ? edata->message : failure.message),
                 errhidestmt(true)));
+}
+
+// Re-raises a dry run's failure after rolling its subtransaction back: the error is
+// copied out of the subtransaction's memory first, as PL/Python does.
+[[noreturn]] void raise_rolled_back(const test_cleanup::Failure *failure, MemoryContext context,
+                                    ResourceOwner owner) {
+  PG_TRY();
+  { test_cleanup::raise_failure(failure); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(context);
+    ErrorData *edata = CopyErrorData();
+    FlushErrorState();
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(context);
+    CurrentResourceOwner = owner;
+    ReThrowError(edata);
+  }
+  PG_END_TRY();
+  pg_unreachable();
+}
+
+// Runs the cleanups of `requests` (a guarded C++ body) and raises any failure from this
+// frame. A dry run runs them in an internal subtransaction that is then rolled back
+// whatever happened: every row, audit row, heartbeat and transient index goes with it,
+// and its row and table locks are released. The result lives in the caller's memory
+// context, which the subtransaction does not own.
+template <typename Requests>
+Datum run_cleanup_call(const char *label, bool dry_run, bool keyed, Requests make_requests) {
+  MemoryContext caller_context = CurrentMemoryContext;
+  ResourceOwner caller_owner = CurrentResourceOwner;
+  if (dry_run) {
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(caller_context);
+  }
+  test_cleanup::Failure failure;
+  Datum result = test_cleanup::run_guarded(
+      [&make_requests, keyed] { return test_cleanup::run_cleanups(make_requests(), keyed); },
+      &failure);
+  if (failure.failed) {
+    log_failure(label, failure);
+    if (dry_run) raise_rolled_back(&failure, caller_context, caller_owner);
+    test_cleanup::raise_failure(&failure);
+  }
+  if (dry_run) {
+    RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(caller_context);
+    CurrentResourceOwner = caller_owner;
+  }
+  return result;
 }
 
 }  // namespace
@@ -138,34 +206,53 @@ void _PG_init(void) {
   test_cleanup::register_plan_cache_callbacks();
 }
 
+// test_cleanup(session text, dry_run boolean)
 extern "C" Datum test_cleanup_run(PG_FUNCTION_ARGS) {
   const char *session = session_argument(fcinfo);
   const char *label = session_label(session);
   require_enabled(label);
   require_session_not_empty(session, label);
+  const bool dry_run = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
   const char *marker = cleanup_marker;
   // The role that called, as SET ROLE left it: SECURITY DEFINER has switched the current one.
   const char *role = GetUserNameFromId(GetOuterUserId(), false);
+  PG_RETURN_DATUM(run_cleanup_call(label, dry_run, false, [=] {
+    return std::vector<test_cleanup::CleanupRequest>{
+        make_request(session, label, marker, role, dry_run)};
+  }));
+}
 
-  test_cleanup::Failure failure;
-  Datum result = test_cleanup::run_guarded(
-      [session, label, marker, role] {
-        const std::string session_text = session ? session : "";
-        test_cleanup::CleanupRequest request;
-        request.session = session ? &session_text : nullptr;
-        request.marker = marker;
-        request.session_label = label;
-        request.role = role;
-        request.skip_fk_checks = skip_fk_checks;
-        request.transient_indexes = static_cast<test_cleanup::IndexMode>(transient_indexes);
-        return test_cleanup::run_cleanup(request);
-      },
-      &failure);
-  if (failure.failed) {
-    log_failure(label, failure);
-    raise_failure(&failure);
+// test_cleanup._clean_sessions(sessions text[], dry_run boolean): one cleanup per session,
+// in order, in one transaction (the reaper); an object of results keyed by session id.
+extern "C" Datum test_cleanup_clean_sessions(PG_FUNCTION_ARGS) {
+  require_enabled("null");
+  const bool dry_run = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+  Datum *elements = nullptr;
+  bool *nulls = nullptr;
+  int count = 0;
+  if (!PG_ARGISNULL(0))
+    deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls,
+                      &count);
+  const char **sessions = static_cast<const char **>(palloc0(sizeof(char *) * (count + 1)));
+  const char **labels = static_cast<const char **>(palloc0(sizeof(char *) * (count + 1)));
+  for (int i = 0; i < count; ++i) {
+    if (nulls[i])
+      refuse("null", ERRCODE_NULL_VALUE_NOT_ALLOWED,
+             "test_cleanup: a session id in the list is NULL",
+             "Each cleanup of the list cleans one named session.",
+             "Pass session ids only; test_cleanup() cleans every session.");
+    sessions[i] = TextDatumGetCString(elements[i]);
+    labels[i] = session_label(sessions[i]);
+    require_session_not_empty(sessions[i], labels[i]);
   }
-  PG_RETURN_DATUM(result);
+  const char *marker = cleanup_marker;
+  const char *role = GetUserNameFromId(GetOuterUserId(), false);
+  PG_RETURN_DATUM(run_cleanup_call("null", dry_run, true, [=] {
+    std::vector<test_cleanup::CleanupRequest> requests;
+    for (int i = 0; i < count; ++i)
+      requests.push_back(make_request(sessions[i], labels[i], marker, role, dry_run));
+    return requests;
+  }));
 }
 
 // test_cleanup.explain(session): one row per step of the plan.
@@ -181,12 +268,7 @@ extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
   test_cleanup::Failure failure;
   test_cleanup::run_guarded(
       [session, marker, rsinfo] {
-        const std::string session_text = session ? session : "";
-        test_cleanup::CleanupRequest request;
-        request.session = session ? &session_text : nullptr;
-        request.marker = marker;
-        request.skip_fk_checks = skip_fk_checks;
-        request.transient_indexes = static_cast<test_cleanup::IndexMode>(transient_indexes);
+        const test_cleanup::CleanupRequest request = make_request(session, "", marker, "", false);
         const std::vector<test_cleanup::ExplainedStep> steps =
             test_cleanup::explain_cleanup(request);
         for (size_t i = 0; i < steps.size(); ++i) {

@@ -7,6 +7,11 @@
 
 namespace test_cleanup {
 
+// A cleanup would delete rows of a protected table that are not test data
+// (test_cleanup.protect()): a SQLSTATE of its own, so a client can tell it from any other
+// failure (the HTTP shim answers 409).
+constexpr const char *kProtectedSqlstate = "TCP01";
+
 class UserError : public std::runtime_error {
  public:
   UserError(const char *sqlstate, const std::string &message, std::string detail = {},

@@ -20,6 +20,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 }
@@ -194,10 +195,10 @@ class Cleanup {
  public:
   explicit Cleanup(const CleanupRequest &request) : request_(request) {}
 
-  Datum run() {
+  nlohmann::json run() {
     const auto started = std::chrono::steady_clock::now();
     spi_.connect();
-    cached_ = cached_plan(spi_, Request{request_.session == nullptr, request_.skip_fk_checks});
+    cached_ = cached_plan(spi_, Request{!request_.session, request_.skip_fk_checks});
     catalog_ = cached_.catalog;
     plan_ = cached_.plan;
 
@@ -238,18 +239,25 @@ class Cleanup {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     const std::string deleted_text = deleted.dump(), collateral_text = collateral.dump();
-    const Datum result = write_audit_row(deleted_text, collateral_text, duration_ms);
+    write_audit_row(deleted_text, collateral_text, duration_ms);
     end_heartbeat();
     spi_.finish();
     log_success(deleted_text, collateral_text, duration_ms);
     report_indexes();
+
+    nlohmann::json result = {{"deleted_counts", deleted}, {"collateral_counts", collateral}};
+    if (request_.session) result["test_session_id"] = *request_.session;
+    if (request_.dry_run) {
+      result["dry_run"] = true;
+      result["warnings"] = warnings_;
+    }
     return result;
   }
 
   std::vector<ExplainedStep> explain() {
     spi_.connect();
     const CachedPlan cached =
-        cached_plan(spi_, Request{request_.session == nullptr, request_.skip_fk_checks});
+        cached_plan(spi_, Request{!request_.session, request_.skip_fk_checks});
     std::vector<ExplainedStep> steps;
     const IndexMode mode = request_.transient_indexes;
     for (const Step &step : cached.plan->steps) {
@@ -335,14 +343,21 @@ class Cleanup {
         return read_doomed(step);
       case Result::leftovers:
         return check_leftovers(step);
+      case Result::protected_rows:
+        return check_protected(step);
     }
+  }
+
+  // The session as a text parameter: NULL for every session.
+  const std::string *session_param() const {
+    return request_.session ? &*request_.session : nullptr;
   }
 
   // The marker and the session: every statement's first two parameters.
   SpiParams step_params() const {
     SpiParams params;
     params.add_text(&request_.marker);
-    params.add_text(request_.session);
+    params.add_text(session_param());
     return params;
   }
 
@@ -594,10 +609,38 @@ class Cleanup {
             "\": a cleanup either removes every doomed row or nothing.");
   }
 
-  Datum write_audit_row(const std::string &deleted, const std::string &collateral,
-                        double duration_ms) {
+  // A protected table would lose rows that are not test data: refused before anything is
+  // written, or in a dry run reported as a warning (and the dry run goes on).
+  void check_protected(const Step &step) {
+    const std::int64_t rows = spi_.int64_at(0, 0);
+    if (rows == 0) return;
+    const std::string keys = spi_.text_at(0, 1);
+    const Table &table = catalog_->tables.at(step.tables.at(0));
+    const std::string message = "test_cleanup: the cleanup would delete " + std::to_string(rows) +
+                                " row(s) of protected table \"" + table.display_name +
+                                "\" that are not marked as test data";
+    if (request_.dry_run) {
+      warnings_.push_back({{"table", table.display_name},
+                           {"problem", "protected table"},
+                           {"row_count", rows},
+                           {"sample_keys", keys},
+                           {"message", message}});
+      return;
+    }
+    throw UserError(kProtectedSqlstate, message,
+                    "Keys: " + keys +
+                        ". Marked rows reach them through foreign keys or links; test_cleanup "
+                        "stage \"protect\" on " +
+                        table.display_name + "; nothing was deleted.",
+                    "Find what links them to the test data with test_cleanup.explain(); "
+                    "test_cleanup.unprotect('" +
+                        table.display_name + "') lifts the protection.");
+  }
+
+  void write_audit_row(const std::string &deleted, const std::string &collateral,
+                       double duration_ms) {
     SpiParams params;
-    params.add_text(request_.session);
+    params.add_text(session_param());
     params.add_text(&deleted);
     params.add_text(&collateral);
     params.add(FLOAT8OID, Float8GetDatum(duration_ms));
@@ -610,13 +653,8 @@ class Cleanup {
              (test_session_id, role_name, application_name, client_addr,
               deleted_counts, collateral_counts, duration_ms, transient_indexes)
       VALUES ($1, $5, current_setting('application_name'), inet_client_addr(),
-              $2::jsonb, $3::jsonb, $4, $6::jsonb)
-      RETURNING jsonb_build_object('deleted_counts', deleted_counts,
-                                   'collateral_counts', collateral_counts)
-             || CASE WHEN $1 IS NULL THEN '{}'::jsonb
-                     ELSE jsonb_build_object('test_session_id', $1) END)SQL",
+              $2::jsonb, $3::jsonb, $4, $6::jsonb))SQL",
                    params);
-    return spi_.datum_copy_at(0, 0);
   }
 
   // The session is gone, and so is its sign of life (sessions(), the reaper); cleaning
@@ -624,7 +662,7 @@ class Cleanup {
   void end_heartbeat() {
     static KeptPlan plan;
     SpiParams session;
-    session.add_text(request_.session);
+    session.add_text(session_param());
     spi_.run_fixed(plan,
                    "DELETE FROM test_cleanup.heartbeat WHERE $1::pg_catalog.text IS NULL OR "
                    "test_session_id OPERATOR(pg_catalog.=) $1::pg_catalog.text",
@@ -636,10 +674,12 @@ class Cleanup {
     const char *session = request_.session_label.c_str();
     const char *deleted_text = deleted.c_str();
     const char *collateral_text = collateral.c_str();
+    const bool dry_run = request_.dry_run;
     pg_call([=] {
-      ereport(LOG, (errmsg("test_cleanup: cleanup done session=%s deleted_counts=%s "
+      ereport(LOG, (errmsg("test_cleanup: %s done session=%s deleted_counts=%s "
                            "collateral_counts=%s duration_ms=%.3f",
-                           session, deleted_text, collateral_text, duration_ms),
+                           dry_run ? "dry run (rolled back)" : "cleanup", session, deleted_text,
+                           collateral_text, duration_ms),
                     errhidestmt(true)));
     });
   }
@@ -653,12 +693,23 @@ class Cleanup {
   std::map<TableId, TableCounts> counts_;
   std::vector<BuiltIndex> built_;
   std::vector<std::string> not_built_;  // indexes that would have paid, and why not built
+  nlohmann::json warnings_ = nlohmann::json::array();  // a dry run's protected-table findings
 };
 
 }  // namespace
 
-Datum run_cleanup(const CleanupRequest &request) {
-  return Cleanup(request).run();
+Datum run_cleanups(const std::vector<CleanupRequest> &requests, bool keyed) {
+  nlohmann::json results = nlohmann::json::object();
+  for (const CleanupRequest &request : requests) {
+    nlohmann::json result = Cleanup(request).run();
+    if (!keyed) {
+      results = std::move(result);
+      break;
+    }
+    results[request.session ? *request.session : std::string()] = std::move(result);
+  }
+  const std::string text = results.dump();
+  return pg_call([&text] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
 }
 
 std::vector<ExplainedStep> explain_cleanup(const CleanupRequest &request) {

@@ -3,6 +3,7 @@
 // an error anywhere leaves the data as it was.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,16 +16,21 @@ namespace test_cleanup {
 enum class IndexMode { off, automatic, on };
 
 struct CleanupRequest {
-  const std::string *session = nullptr;  // nullptr: every test session
+  std::optional<std::string> session;  // none: every test session
   std::string marker;
   bool skip_fk_checks = false;
   IndexMode transient_indexes = IndexMode::automatic;
   std::string session_label;  // the session as a JSON string ("null" for all), for the log
   std::string role;           // the calling role (outside SECURITY DEFINER), for the audit
+  // A dry run: the caller rolls everything back afterwards (see entry.cpp). Here it only
+  // turns a protected-table refusal into a warning, and marks the result and the log line.
+  bool dry_run = false;
 };
 
-// Returns the result jsonb, allocated in the caller's memory context.
-Datum run_cleanup(const CleanupRequest &request);
+// Runs the cleanups one after another and returns the result jsonb of the single one, or
+// (keyed) an object of results keyed by session id; allocated in the caller's memory
+// context.
+Datum run_cleanups(const std::vector<CleanupRequest> &requests, bool keyed);
 
 struct ExplainedStep {
   std::string stage;

@@ -57,6 +57,9 @@ struct Table {
   std::vector<Column> key;
   bool by_ctid = false;
   CitusKind citus = CitusKind::none;
+  // test_cleanup.protect(): a cleanup may delete only its marked rows; one that would
+  // delete another row of it fails before deleting anything (a dry run warns).
+  bool is_protected = false;
   // One SQL expression per root rule, relative to the row (e.g. `"payloads" OPERATOR(
   // pg_catalog.->) 'public'`): each yields the test-metadata object of a row. Empty for
   // tables that are not roots.

@@ -35,6 +35,8 @@ const char *stage_name(Stage stage) {
       return "set null";
     case Stage::verify:
       return "verify";
+    case Stage::protect:
+      return "protect";
     case Stage::index:
       return "transient index";
     case Stage::drop_index:
@@ -171,6 +173,8 @@ class Planner {
     add_lock_steps();
     for (TableId root : catalog_.root_tables) add_seed_step(root);
     for (const Group &group : owners_first) add_closure_steps(group);
+    for (TableId id : plan_.tables)
+      if (table(id).is_protected) add_protect_step(id);
     // PostgreSQL's foreign key triggers look up the dependents of each deleted owner row
     // (unless skip_fk_checks turns them off).
     if (skip_fk_checks_) {
@@ -943,6 +947,17 @@ class Planner {
         });
     add_step(Stage::verify, Result::leftovers, {id}, {id}, leftovers(t, own_rows(id, "d", inputs)));
     plan_.steps.back().only_if_short = !t.may_keep_rows && !counted_apart;
+  }
+
+  // Before anything is written: the doomed rows of a protected table that no marker
+  // makes test data (a cascade or link reached them). Reading the doomed set keeps the
+  // table's closure step (it is not fused into its delete).
+  void add_protect_step(TableId id) {
+    const Table &t = table(id);
+    Inputs inputs(plan_.carried);
+    const std::string condition = own_rows(id, "d", inputs) + " AND NOT " + sql::is_marked(t, "d");
+    add_step(Stage::protect, Result::protected_rows, {id}, inputs.tables(),
+             leftovers(t, condition));
   }
 
   std::string leftovers(const Table &t, const std::string &condition) const {

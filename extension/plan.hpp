@@ -27,6 +27,7 @@ enum class Stage {
   seed,          // lock the marked roots (FOR UPDATE) and collect them
   closure,       // grow the doomed set of a table from its owners' doomed sets
   cycle,         // grow the doomed sets of tables that reference each other, to a fixed point
+  protect,       // a protected table's doomed rows that are not marked: refuse (or warn)
   index,         // build the transient indexes that pay (Step::indexes), before the lookups
   triggers_off,  // skip_fk_checks: session_replication_role = replica from here on
   set_null,      // what ON DELETE SET NULL / SET DEFAULT does to surviving rows, done first
@@ -40,9 +41,10 @@ const char *stage_name(Stage stage);
 // What a step's result rows mean.
 enum class Result {
   none,
-  doomed,     // one row: for each of Step::tables, its carried columns' arrays (NULL: none)
-  counts,     // (tab int4, deleted int8, collateral int8), tab indexing Step::tables
-  leftovers,  // one row: (count int8, a few keys as text) of Step::tables[0] still present
+  doomed,          // one row: for each of Step::tables, its carried columns' arrays (NULL: none)
+  counts,          // (tab int4, deleted int8, collateral int8), tab indexing Step::tables
+  leftovers,       // one row: (count int8, a few keys as text) of Step::tables[0] still present
+  protected_rows,  // the same shape: doomed rows of protected Step::tables[0] not marked
 };
 
 // An index the database lacks and a cleanup may build for its own transaction (setting

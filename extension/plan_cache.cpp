@@ -22,7 +22,8 @@ SELECT concat_ws(E'\n',
     (SELECT string_agg(r::text, ' ' ORDER BY r.root_id) FROM test_cleanup.root r),
     (SELECT string_agg(l::text, ' ' ORDER BY l.link_id) FROM test_cleanup.link l),
     (SELECT string_agg(l::text, ' ' ORDER BY l.listed_link_id) FROM test_cleanup.listed_link l),
-    (SELECT string_agg(k::text, ' ' ORDER BY k.tbl) FROM test_cleanup.report_key k)))SQL";
+    (SELECT string_agg(k::text, ' ' ORDER BY k.tbl) FROM test_cleanup.report_key k),
+    (SELECT string_agg(p.tbl::oid::text, ' ' ORDER BY p.tbl) FROM test_cleanup.protected p)))SQL";
 
 }  // namespace
 

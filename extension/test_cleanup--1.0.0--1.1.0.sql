@@ -2,7 +2,8 @@
 -- can be registered; advise_indexes() advises no CONCURRENTLY on partitioned tables,
 -- counts only valid indexes, lets only an index with the marker's own predicate stand for
 -- the marker advice, and runs without JIT; the audit log records the transient indexes a
--- cleanup built; sessions() and heartbeat() list the test sessions present.
+-- cleanup built; sessions() and heartbeat() list the test sessions present; test_cleanup()
+-- gains dry_run; reap(), protect()/unprotect() and verify() run a shared test database.
 
 \echo Use "ALTER EXTENSION test_cleanup UPDATE TO '1.1.0'" to load this file. \quit
 
@@ -252,3 +253,288 @@ COMMENT ON FUNCTION test_cleanup.sessions() IS
 
 REVOKE ALL ON FUNCTION test_cleanup.heartbeat(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION test_cleanup.sessions() FROM PUBLIC;
+
+--------------------------------------------------------------------------------------------
+-- Protected tables: a cleanup may delete only their marked rows.
+--------------------------------------------------------------------------------------------
+
+CREATE TABLE test_cleanup.protected (
+    tbl          regclass PRIMARY KEY,
+    protected_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE test_cleanup.protected IS
+    'Tables a cleanup must not delete unmarked rows from (test_cleanup.protect(tbl))';
+SELECT pg_catalog.pg_extension_config_dump('test_cleanup.protected', '');
+
+-- Returns true when tbl was not protected before.
+CREATE FUNCTION test_cleanup.protect(tbl regclass)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM test_cleanup._check_table(tbl, 'protected');
+    INSERT INTO test_cleanup.protected (tbl) VALUES ($1) ON CONFLICT ON CONSTRAINT protected_pkey DO NOTHING;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION test_cleanup.protect(regclass) IS
+    'A cleanup that would delete a row of tbl that is not marked as test data fails (SQLSTATE TCP01) before deleting anything';
+
+-- Returns true when tbl was protected. Takes an OID for a table that was dropped.
+CREATE FUNCTION test_cleanup.unprotect(tbl regclass)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'test_cleanup: the protected table must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    DELETE FROM test_cleanup.protected p WHERE p.tbl = $1;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION test_cleanup.unprotect(regclass) IS
+    'Lifts test_cleanup.protect(tbl)';
+
+--------------------------------------------------------------------------------------------
+-- After a cleanup: is anything left, or left dangling?
+--------------------------------------------------------------------------------------------
+
+-- A row's key as text for messages: its primary key, else its physical address.
+CREATE FUNCTION test_cleanup._key_text_sql(tbl regclass, alias text)
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN coalesce(
+    (SELECT 'ROW(' || string_agg(format('%I.%I', alias, a.attname), ', ' ORDER BY k.i) || ')::text'
+       FROM pg_index x
+      CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, i)
+       JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+      WHERE x.indrelid = tbl AND x.indisprimary),
+    format('%I.ctid::text', alias));
+
+-- One row per problem found: marked rows still present (of `session`, or of any session),
+-- rows whose foreign key or registered link points at a missing owner (foreign keys into
+-- tables a cleanup deletes from: with test_cleanup.skip_fk_checks PostgreSQL does not check
+-- them), and keys listed by a registered listed link whose row is missing. Reads each of
+-- those tables once; empty after a correct cleanup.
+CREATE FUNCTION test_cleanup.verify(session text DEFAULT NULL)
+RETURNS TABLE (table_name text, problem text, row_count bigint, sample_keys text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    marker text := coalesce(current_setting('test_cleanup.marker', true), 'integration_test_data');
+    r record;
+    found_rows bigint;
+    keys text;
+    -- `SELECT count(*), the first three keys FROM (rows) l(k, n)`
+    counted constant text := 'SELECT count(*), string_agg(k, '', '') FILTER (WHERE n <= 3) FROM (%s) l(k, n)';
+BEGIN
+    IF session = '' THEN
+        RAISE EXCEPTION 'test_cleanup: the test session id must not be empty'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL (or no argument) to verify every session.';
+    END IF;
+    -- Marked rows, per root table (all of its root rules).
+    FOR r IN SELECT ro.tbl,
+                    string_agg(format('(x.%I%s)', ro.col, test_cleanup._json_path_sql(ro.path)), ', '
+                               ORDER BY ro.root_id) AS objects
+               FROM test_cleanup.root ro
+              GROUP BY ro.tbl ORDER BY ro.tbl LOOP
+        EXECUTE format(counted, format(
+            'SELECT %s, row_number() OVER () FROM %s x WHERE EXISTS (SELECT FROM (VALUES %s) o(m) '
+            'WHERE o.m ->> ''test_marker'' = $1 AND ($2::text IS NULL OR o.m ->> ''test_session_id'' = $2))',
+            test_cleanup._key_text_sql(r.tbl, 'x'), r.tbl, r.objects))
+            INTO found_rows, keys USING marker, session;
+        IF found_rows > 0 THEN
+            RETURN QUERY SELECT r.tbl::text, 'marked rows still present', found_rows, keys;
+        END IF;
+    END LOOP;
+    -- Links and foreign keys whose owner is missing. A foreign key counts where its owner
+    -- is a table a cleanup deletes from: a root, or reached from one by a foreign key that
+    -- cascades or blocks, or by a link.
+    FOR r IN WITH RECURSIVE edge(dependent, owner) AS (
+                 SELECT conrelid, confrelid FROM pg_constraint
+                  WHERE contype = 'f' AND conparentid = 0 AND confdeltype IN ('a', 'r', 'c')
+                 UNION ALL SELECT l.dependent, l.owner FROM test_cleanup.link l
+                 UNION ALL SELECT l.dependent, l.owner FROM test_cleanup.listed_link l),
+             reach(tbl) AS (
+                 SELECT ro.tbl::oid FROM test_cleanup.root ro
+                 UNION SELECT e.dependent FROM edge e JOIN reach ON e.owner = reach.tbl)
+             SELECT 'foreign key ' || quote_ident(c.conname) AS what, c.conrelid::regclass AS dependent,
+                    c.confrelid::regclass AS owner,
+                    array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i) AS dependent_cols,
+                    array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                            JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) AS owner_cols
+               FROM pg_constraint c
+              WHERE c.contype = 'f' AND c.conparentid = 0 AND c.confrelid IN (SELECT tbl FROM reach)
+             UNION ALL
+             SELECT 'link (' || array_to_string(l.dependent_cols, ', ') || ')', l.dependent, l.owner,
+                    l.dependent_cols, l.owner_cols
+               FROM test_cleanup.link l
+             ORDER BY 2, 1 LOOP
+        EXECUTE format(counted, format(
+            'SELECT %s, row_number() OVER () FROM %s%s d WHERE %s AND NOT EXISTS (SELECT FROM %s%s o WHERE %s)',
+            test_cleanup._key_text_sql(r.dependent, 'd'),
+            CASE WHEN (SELECT relkind FROM pg_class WHERE oid = r.dependent) = 'r' THEN 'ONLY ' ELSE '' END,
+            r.dependent,
+            (SELECT string_agg(format('d.%I IS NOT NULL', c), ' AND ') FROM unnest(r.dependent_cols) c),
+            CASE WHEN (SELECT relkind FROM pg_class WHERE oid = r.owner) = 'r' THEN 'ONLY ' ELSE '' END,
+            r.owner,
+            (SELECT string_agg(format('o.%I = d.%I', oc, dc), ' AND ')
+               FROM unnest(r.owner_cols, r.dependent_cols) u(oc, dc))))
+            INTO found_rows, keys;
+        IF found_rows > 0 THEN
+            RETURN QUERY SELECT r.dependent::text,
+                format('%s points at a missing row of %s (%s)', r.what, r.owner,
+                       array_to_string(r.owner_cols, ', ')), found_rows, keys;
+        END IF;
+    END LOOP;
+    -- Listed keys whose row is missing (keys compare by their text form, as the cleanup's).
+    FOR r IN SELECT l.* FROM test_cleanup.listed_link l ORDER BY l.listed_link_id LOOP
+        EXECUTE format(counted, format(
+            'SELECT k, row_number() OVER () FROM (SELECT DISTINCT %s AS k FROM %s o, '
+            'jsonb_array_elements(CASE WHEN jsonb_typeof(o.%I #> %L) = ''array'' THEN o.%I #> %L END) e) s '
+            'WHERE k IS NOT NULL AND NOT EXISTS (SELECT FROM %s d WHERE d.%I::text = s.k)',
+            CASE WHEN r.element_key IS NULL THEN 'e #>> ''{}''' ELSE format('e ->> %L', r.element_key) END,
+            r.owner, r.owner_col, r.array_path, r.owner_col, r.array_path, r.dependent, r.dependent_col))
+            INTO found_rows, keys;
+        IF found_rows > 0 THEN
+            RETURN QUERY SELECT r.owner::text,
+                format('%I%s lists missing rows of %s (%I)', r.owner_col,
+                       test_cleanup._json_path_sql(r.array_path), r.dependent, r.dependent_col),
+                found_rows, keys;
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION test_cleanup.verify(text) IS
+    'After a cleanup: marked rows still present, links and foreign keys pointing at missing rows, listed keys whose row is missing';
+
+--------------------------------------------------------------------------------------------
+-- The reaper: sessions that stopped showing signs of life, cleaned in one transaction.
+--------------------------------------------------------------------------------------------
+
+CREATE FUNCTION test_cleanup.reap(older_than interval, dry_run boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cutoff timestamptz;
+    due text[];
+    last_signs jsonb;
+    unknown_age bigint;
+    alive bigint;
+    unnamed bigint;
+    results jsonb;
+    result jsonb;
+BEGIN
+    IF older_than IS NULL OR older_than <= interval '0' THEN
+        RAISE EXCEPTION 'test_cleanup: older_than must be a positive interval, got %', coalesce(older_than::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example: SELECT test_cleanup.reap(''2 hours'');';
+    END IF;
+    cutoff := now() - older_than;
+    -- A heartbeat that arrives while the reaper decides waits for it to end: no session
+    -- it found dead comes back to life before it is cleaned.
+    LOCK TABLE test_cleanup.heartbeat IN SHARE ROW EXCLUSIVE MODE;
+    SELECT coalesce(array_agg(s.test_session_id ORDER BY s.test_session_id)
+                        FILTER (WHERE s.test_session_id IS NOT NULL
+                                  AND greatest(s.last_seen, s.last_heartbeat) < cutoff), '{}'),
+           coalesce(jsonb_object_agg(s.test_session_id, to_char(greatest(s.last_seen, s.last_heartbeat)
+                                                                AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+                        FILTER (WHERE s.test_session_id IS NOT NULL
+                                  AND greatest(s.last_seen, s.last_heartbeat) < cutoff), '{}'),
+           count(*) FILTER (WHERE s.test_session_id IS NOT NULL
+                              AND s.last_seen IS NULL AND s.last_heartbeat IS NULL),
+           count(*) FILTER (WHERE greatest(s.last_seen, s.last_heartbeat) >= cutoff),
+           count(*) FILTER (WHERE s.test_session_id IS NULL)
+      INTO due, last_signs, unknown_age, alive, unnamed
+      FROM test_cleanup.sessions() s;
+    -- Always called, even for no session: the gate is checked either way.
+    results := test_cleanup._clean_sessions(due, dry_run);
+    SELECT jsonb_build_object(
+               'deleted_counts', coalesce((SELECT jsonb_object_agg(key, total) FROM (
+                   SELECT c.key, sum(c.value::bigint) AS total
+                     FROM jsonb_each(results) r, jsonb_each_text(r.value -> 'deleted_counts') c
+                    GROUP BY c.key) t), '{}'),
+               'collateral_counts', coalesce((SELECT jsonb_object_agg(key, total) FROM (
+                   SELECT c.key, sum(c.value::bigint) AS total
+                     FROM jsonb_each(results) r, jsonb_each_text(r.value -> 'collateral_counts') c
+                    GROUP BY c.key) t), '{}'),
+               'reaped_sessions', coalesce((SELECT jsonb_object_agg(r.key,
+                   jsonb_build_object('deleted_counts', r.value -> 'deleted_counts',
+                                      'collateral_counts', r.value -> 'collateral_counts',
+                                      'last_sign_of_life', last_signs -> r.key))
+                     FROM jsonb_each(results) r), '{}'),
+               'older_than_seconds', extract(epoch FROM older_than),
+               'skipped_unknown_age', unknown_age,
+               'skipped_alive', alive,
+               'skipped_without_session_id', unnamed)
+      INTO result;
+    IF dry_run THEN
+        result := result || jsonb_build_object('dry_run', true, 'warnings', coalesce(
+            (SELECT jsonb_agg(w.value || jsonb_build_object('test_session_id', r.key))
+               FROM jsonb_each(results) r, jsonb_array_elements(r.value -> 'warnings') w), '[]'));
+    END IF;
+    RAISE LOG 'test_cleanup: reap%: % session(s) older than % cleaned, % alive, % of unknown age',
+        CASE WHEN dry_run THEN ' dry run (rolled back)' ELSE '' END,
+        cardinality(due), older_than, alive, unknown_age;
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION test_cleanup.reap(interval, boolean) IS
+    'Cleans every test session whose last sign of life (test_timestamp, heartbeat) is older than older_than';
+
+REVOKE ALL ON FUNCTION test_cleanup.protect(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION test_cleanup.unprotect(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION test_cleanup.verify(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION test_cleanup.reap(interval, boolean) FROM PUBLIC;
+
+--------------------------------------------------------------------------------------------
+-- test_cleanup(session) gains dry_run. A new argument list is a new function: it is
+-- created beside the old one, takes over the old one's privileges, and the old one goes.
+--------------------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.test_cleanup(session text DEFAULT NULL, dry_run boolean DEFAULT false)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'test_cleanup_run'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+-- Foreign key triggers fire during a cleanup whatever the caller set, except when
+-- test_cleanup.skip_fk_checks turns them off; either way the caller's value is back after.
+SET session_replication_role = origin
+-- Its statements are many and short: compiling them costs more (10 ms of a 20 ms tiny
+-- session) than it saves, even when a clean-all's row estimates pass jit_above_cost.
+SET jit = off;
+COMMENT ON FUNCTION @extschema@.test_cleanup(text, boolean) IS
+    'Deletes rows marked as integration-test data (all, or one test_session_id) and their dependents; returns counts (dry_run: counts only, nothing changes)';
+
+REVOKE ALL ON FUNCTION @extschema@.test_cleanup(text, boolean) FROM PUBLIC;
+
+DO $$
+DECLARE
+    old_fn constant regprocedure := '@extschema@.test_cleanup(text)'::regprocedure;
+    new_fn constant regprocedure := '@extschema@.test_cleanup(text, boolean)'::regprocedure;
+    g record;
+BEGIN
+    FOR g IN SELECT a.grantee, a.is_grantable
+               FROM pg_catalog.pg_proc p,
+                    pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
+              WHERE p.oid = old_fn AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new_fn,
+            CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END,
+            CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    -- Privileges granted in an extension script count as the extension's own, which
+    -- pg_dump leaves out; the grants copied above are the user's, so the new function's
+    -- initial privileges are the old one's (those of a fresh install).
+    UPDATE pg_catalog.pg_init_privs n SET initprivs = o.initprivs
+      FROM pg_catalog.pg_init_privs o
+     WHERE o.objoid = old_fn AND o.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND o.objsubid = 0
+       AND n.objoid = new_fn AND n.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND n.objsubid = 0;
+END $$;
+
+DROP FUNCTION @extschema@.test_cleanup(text);
+
+-- The reaper's cleanups: one per session, in order, in the caller's transaction (dry run:
+-- all of them rolled back together, so each counts what the real run would).
+CREATE FUNCTION test_cleanup._clean_sessions(sessions text[], dry_run boolean)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'test_cleanup_clean_sessions'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET session_replication_role = origin
+SET jit = off;
+
+REVOKE ALL ON FUNCTION test_cleanup._clean_sessions(text[], boolean) FROM PUBLIC;

@@ -16,7 +16,7 @@ RESET ROLE;
 
 -- Granted EXECUTE, a role needs no privilege on the tables (SECURITY DEFINER), and the
 -- audit trail records that role, not the function's owner.
-GRANT EXECUTE ON FUNCTION test_cleanup(text) TO regress_tc_app;
+GRANT EXECUTE ON FUNCTION test_cleanup(text, boolean) TO regress_tc_app;
 SET ROLE regress_tc_app;
 SELECT test_cleanup('test_session_1640995200_abc12345') -> 'deleted_counts' -> 'users' AS users;
 SELECT count(*) FROM users;
@@ -26,5 +26,5 @@ SELECT role_name, test_session_id FROM test_cleanup.audit_log ORDER BY audit_id 
 -- The settings are documented.
 SELECT name, setting, context, short_desc FROM pg_settings WHERE name LIKE 'test\_cleanup.%' ORDER BY name;
 
-REVOKE EXECUTE ON FUNCTION test_cleanup(text) FROM regress_tc_app;
+REVOKE EXECUTE ON FUNCTION test_cleanup(text, boolean) FROM regress_tc_app;
 DROP ROLE regress_tc_app;

@@ -21,7 +21,7 @@ $$;
 -- A low-privilege role that may run cleanups, with a schema of its own full of traps:
 -- an `=` for bigint that would match everything, and its own count, array_agg, unnest.
 CREATE ROLE sp_caller;
-GRANT EXECUTE ON FUNCTION test_cleanup(text) TO sp_caller;
+GRANT EXECUTE ON FUNCTION test_cleanup(text, boolean) TO sp_caller;
 CREATE SCHEMA sp_trap AUTHORIZATION sp_caller;
 SET ROLE sp_caller;
 CREATE FUNCTION sp_trap.eq(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
@@ -68,5 +68,5 @@ SELECT test_cleanup.remove_rules('sp_items');
 DROP TABLE sp_parts, sp_items, sp_seen;
 DROP FUNCTION sp_load, sp_note;
 DROP SCHEMA sp_trap CASCADE;
-REVOKE EXECUTE ON FUNCTION test_cleanup(text) FROM sp_caller;
+REVOKE EXECUTE ON FUNCTION test_cleanup(text, boolean) FROM sp_caller;
 DROP ROLE sp_caller;

@@ -407,7 +407,7 @@ def test_least_privilege(db):
     psql(db, "SELECT reference_data_load()")
     psql(db, f"""DROP ROLE IF EXISTS tc_shim_role; CREATE ROLE tc_shim_role LOGIN;
                  GRANT CONNECT ON DATABASE {db} TO tc_shim_role;
-                 GRANT EXECUTE ON FUNCTION public.test_cleanup(text) TO tc_shim_role""")
+                 GRANT EXECUTE ON FUNCTION public.test_cleanup(text, boolean) TO tc_shim_role""")
     shim = Shim(db, extra_env={"TEST_CLEANUP_DB": f"dbname={db} user=tc_shim_role"})
     health = requests.get(shim.url + "/healthz", timeout=10)
     check("least-privilege role: /healthz 200", health.status_code == 200, health.text)
@@ -418,7 +418,7 @@ def test_least_privilege(db):
     denied = subprocess.run(["psql", "-X", "-q", "-d", db, "-U", "tc_shim_role", "-c", "DELETE FROM users"],
                             capture_output=True, text=True)
     check("least-privilege role: a direct DELETE is refused", "permission denied" in denied.stderr, denied.stderr)
-    psql(db, f"REVOKE ALL ON FUNCTION public.test_cleanup(text) FROM tc_shim_role; "
+    psql(db, f"REVOKE ALL ON FUNCTION public.test_cleanup(text, boolean) FROM tc_shim_role; "
              f"REVOKE ALL ON DATABASE {db} FROM tc_shim_role; DROP ROLE tc_shim_role")
 
 

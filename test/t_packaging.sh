@@ -43,20 +43,33 @@ else
                 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                WHERE c.relnamespace = 'test_cleanup'::regnamespace GROUP BY c.oid) x"
   }
+  # The schema as pg_dump writes it (extension objects appear only where they differ from
+  # the install: a user's GRANT on one), without the random key of \restrict lines.
+  dump_schema() { pg_dump --schema-only "$1" | grep -v '^\\\(un\)\?restrict '; }
   for d in tc_upgrade tc_fresh; do dropdb --if-exists "$d" >/dev/null 2>&1; createdb "$d"; done
-  q tc_upgrade "CREATE EXTENSION test_cleanup VERSION '1.0.0'; CREATE TABLE t (id int PRIMARY KEY, meta jsonb);
-                SELECT test_cleanup.add_root('t', 'meta');
+  q postgres "DO \$\$ BEGIN CREATE ROLE tc_upgrade_runner; EXCEPTION WHEN duplicate_object THEN END \$\$" >/dev/null
+  user_schema="CREATE TABLE t (id int PRIMARY KEY, meta jsonb); SELECT test_cleanup.add_root('t', 'meta');"
+  # 1.0.0 with a rule, an audit row, and a role granted the cleanup (test_cleanup(text),
+  # which 1.1.0 replaces by test_cleanup(text, boolean): the grant must carry over).
+  q tc_upgrade "CREATE EXTENSION test_cleanup VERSION '1.0.0'; $user_schema
                 INSERT INTO test_cleanup.audit_log (role_name, deleted_counts, collateral_counts, duration_ms)
-                VALUES ('someone', '{\"t\": 1}', '{}', 1)" >/dev/null
+                VALUES ('someone', '{\"t\": 1}', '{}', 1);
+                GRANT EXECUTE ON FUNCTION test_cleanup(text) TO tc_upgrade_runner" >/dev/null
   q tc_upgrade "ALTER EXTENSION test_cleanup UPDATE" >/dev/null
-  q tc_fresh "CREATE EXTENSION test_cleanup" >/dev/null
+  q tc_fresh "CREATE EXTENSION test_cleanup; $user_schema
+              GRANT EXECUTE ON FUNCTION test_cleanup(text, boolean) TO tc_upgrade_runner" >/dev/null
   expect_eq "ALTER EXTENSION UPDATE from 1.0.0 reaches the control file's version" "$control_version" \
     "$(q tc_upgrade "SELECT extversion FROM pg_extension WHERE extname = 'test_cleanup'")"
   expect_eq "an upgraded 1.0.0 has exactly a fresh install's functions and tables" \
     "$(objects tc_fresh)" "$(objects tc_upgrade)"
   expect_eq "rules and audit rows survive the upgrade" "1 1" \
     "$(q tc_upgrade "SELECT (SELECT count(*) FROM test_cleanup.root) || ' ' || (SELECT count(*) FROM test_cleanup.audit_log)")"
+  expect_eq "the role granted test_cleanup(text) may run test_cleanup(text, boolean) after the upgrade" "t" \
+    "$(q tc_upgrade "SELECT has_function_privilege('tc_upgrade_runner', 'test_cleanup(text, boolean)', 'EXECUTE')")"
+  expect_eq "pg_dump of an upgraded 1.0.0 equals a fresh install's (grants included)" \
+    "$(dump_schema tc_fresh)" "$(dump_schema tc_upgrade)"
   rm -f "$old_script"
   dropdb tc_upgrade; dropdb tc_fresh
+  q postgres "DROP ROLE tc_upgrade_runner" >/dev/null
 fi
 finish
