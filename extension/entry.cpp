@@ -27,6 +27,7 @@ void _PG_init(void);
 PG_FUNCTION_INFO_V1(test_cleanup_run);
 PG_FUNCTION_INFO_V1(test_cleanup_explain);
 PG_FUNCTION_INFO_V1(test_cleanup_clean_sessions);
+PG_FUNCTION_INFO_V1(test_cleanup_require_enabled);
 }
 
 namespace {
@@ -253,6 +254,13 @@ extern "C" Datum test_cleanup_clean_sessions(PG_FUNCTION_ARGS) {
       requests.push_back(make_request(sessions[i], labels[i], marker, role, dry_run));
     return requests;
   }));
+}
+
+// test_cleanup._require_enabled(): the gate, for what writes outside a cleanup (heartbeat)
+// and for the HTTP shim's endpoints that are no cleanup.
+extern "C" Datum test_cleanup_require_enabled(PG_FUNCTION_ARGS) {
+  require_enabled("null");
+  PG_RETURN_VOID();
 }
 
 // test_cleanup.explain(session): one row per step of the plan.

@@ -871,7 +871,8 @@ class Planner {
   // `group`). Each statement checks its NO ACTION and RESTRICT keys at its end, and its
   // cascades remove rows of other members (already counted): a table goes only when no
   // remaining member still refers, by such a key, to a row that its delete or the cascades
-  // it starts remove. Where no table can go first, the cleanup refuses.
+  // it starts remove, and no table its cascades reach refers to itself by one. Where no
+  // table can go first, the cleanup refuses.
   std::vector<size_t> citus_delete_order(const Group &group) const {
     auto fk_in_group = [&](const Edge *edge, bool cascading) {
       return edge->kind == EdgeKind::foreign_key && edge->dependent != edge->owner &&
@@ -894,6 +895,11 @@ class Planner {
           for (const Edge *edge : edges_from(owner)) {
             if (done.count(edge->dependent)) continue;
             if (fk_in_group(edge, false)) blocked = true;
+            // A cascade removes only some rows of a table it reaches: those rows' own
+            // referencing rows (a NO ACTION or RESTRICT self-reference) may still be there.
+            if (edge->kind == EdgeKind::foreign_key && edge->dependent == edge->owner &&
+                owner != group[i] && (edge->on_delete == 'a' || edge->on_delete == 'r'))
+              blocked = true;
             if (fk_in_group(edge, true) && reached.insert(edge->dependent).second)
               queue.push_back(edge->dependent);
           }

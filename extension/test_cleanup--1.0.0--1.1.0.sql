@@ -181,6 +181,7 @@ BEGIN
         RAISE EXCEPTION 'test_cleanup: the test session id must not be empty or NULL'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM test_cleanup._require_enabled();
     INSERT INTO test_cleanup.heartbeat AS h VALUES (session, clock_timestamp())
     ON CONFLICT (test_session_id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat
     RETURNING h.last_heartbeat INTO beat;
@@ -202,6 +203,27 @@ EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
     RETURN NULL;
 END $$;
 
+-- The table a rule names, as queries reach it: where Citus turned a registered table into a
+-- Citus local table, the registered OID is now its shard, and the rows are read through the
+-- Citus table (the C++ catalog does the same mapping).
+CREATE FUNCTION test_cleanup._rule_table(tbl regclass)
+RETURNS regclass LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    citus_table regclass;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_shard') IS NULL THEN
+        RETURN tbl;
+    END IF;
+    EXECUTE $q$
+        SELECT s.logicalrelid FROM pg_dist_shard s
+          JOIN pg_class c ON c.oid = s.logicalrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE to_regclass(CASE WHEN n.nspname = 'public' THEN 'public.' ELSE '' END ||
+                           shard_name(s.logicalrelid, s.shardid)) = $1$q$
+        INTO citus_table USING tbl;
+    RETURN coalesce(citus_table, tbl);
+END $$;
+
 -- One row per test session present (marked rows, or a heartbeat): its marked rows per root
 -- table (report key), the oldest and newest test_timestamp of those rows, and its last
 -- heartbeat. Marked rows without a session id are one row with a NULL id. A row two root
@@ -220,9 +242,9 @@ BEGIN
     FOR r IN SELECT ro.tbl, coalesce(k.key, c.relname::text) AS report,
                     string_agg(format('(x.%I%s)', ro.col, test_cleanup._json_path_sql(ro.path)), ', '
                                ORDER BY ro.root_id) AS objects
-               FROM test_cleanup.root ro
+               FROM (SELECT rt.root_id, test_cleanup._rule_table(rt.tbl) AS tbl, rt.col, rt.path FROM test_cleanup.root rt) ro
                JOIN pg_class c ON c.oid = ro.tbl
-               LEFT JOIN test_cleanup.report_key k ON k.tbl = ro.tbl
+               LEFT JOIN test_cleanup.report_key k ON test_cleanup._rule_table(k.tbl) = ro.tbl
               GROUP BY ro.tbl, k.key, c.relname
               ORDER BY ro.tbl LOOP
         parts := parts || format(
@@ -331,7 +353,7 @@ BEGIN
     FOR r IN SELECT ro.tbl,
                     string_agg(format('(x.%I%s)', ro.col, test_cleanup._json_path_sql(ro.path)), ', '
                                ORDER BY ro.root_id) AS objects
-               FROM test_cleanup.root ro
+               FROM (SELECT rt.root_id, test_cleanup._rule_table(rt.tbl) AS tbl, rt.col, rt.path FROM test_cleanup.root rt) ro
               GROUP BY ro.tbl ORDER BY ro.tbl LOOP
         EXECUTE format(counted, format(
             'SELECT %s, row_number() OVER () FROM %s x WHERE EXISTS (SELECT FROM (VALUES %s) o(m) '
@@ -348,10 +370,13 @@ BEGIN
     FOR r IN WITH RECURSIVE edge(dependent, owner) AS (
                  SELECT conrelid, confrelid FROM pg_constraint
                   WHERE contype = 'f' AND conparentid = 0 AND confdeltype IN ('a', 'r', 'c')
-                 UNION ALL SELECT l.dependent, l.owner FROM test_cleanup.link l
-                 UNION ALL SELECT l.dependent, l.owner FROM test_cleanup.listed_link l),
+                 UNION ALL SELECT l.dependent, l.owner FROM (SELECT lt.link_id, test_cleanup._rule_table(lt.dependent) AS dependent, lt.dependent_cols,
+                            test_cleanup._rule_table(lt.owner) AS owner, lt.owner_cols FROM test_cleanup.link lt) l
+                 UNION ALL SELECT l.dependent, l.owner FROM (SELECT lt.listed_link_id, test_cleanup._rule_table(lt.dependent) AS dependent, lt.dependent_col,
+                            test_cleanup._rule_table(lt.owner) AS owner, lt.owner_col, lt.array_path, lt.element_key
+                       FROM test_cleanup.listed_link lt) l),
              reach(tbl) AS (
-                 SELECT ro.tbl::oid FROM test_cleanup.root ro
+                 SELECT ro.tbl::oid FROM (SELECT rt.root_id, test_cleanup._rule_table(rt.tbl) AS tbl, rt.col, rt.path FROM test_cleanup.root rt) ro
                  UNION SELECT e.dependent FROM edge e JOIN reach ON e.owner = reach.tbl)
              SELECT 'foreign key ' || quote_ident(c.conname) AS what, c.conrelid::regclass AS dependent,
                     c.confrelid::regclass AS owner,
@@ -364,16 +389,21 @@ BEGIN
              UNION ALL
              SELECT 'link (' || array_to_string(l.dependent_cols, ', ') || ')', l.dependent, l.owner,
                     l.dependent_cols, l.owner_cols
-               FROM test_cleanup.link l
+               FROM (SELECT lt.link_id, test_cleanup._rule_table(lt.dependent) AS dependent, lt.dependent_cols,
+                            test_cleanup._rule_table(lt.owner) AS owner, lt.owner_cols FROM test_cleanup.link lt) l
              ORDER BY 2, 1 LOOP
+        -- The owners' keys are read once (materialized): an anti-join of two tables that
+        -- Citus distributes differently is one it refuses to run.
         EXECUTE format(counted, format(
-            'SELECT %s, row_number() OVER () FROM %s%s d WHERE %s AND NOT EXISTS (SELECT FROM %s%s o WHERE %s)',
+            'WITH o AS MATERIALIZED (SELECT %s FROM %s%s o) '
+            'SELECT %s, row_number() OVER () FROM %s%s d WHERE %s AND NOT EXISTS (SELECT FROM o WHERE %s)',
+            (SELECT string_agg(format('o.%I', oc), ', ') FROM unnest(r.owner_cols) oc),
+            CASE WHEN (SELECT relkind FROM pg_class WHERE oid = r.owner) = 'r' THEN 'ONLY ' ELSE '' END,
+            r.owner,
             test_cleanup._key_text_sql(r.dependent, 'd'),
             CASE WHEN (SELECT relkind FROM pg_class WHERE oid = r.dependent) = 'r' THEN 'ONLY ' ELSE '' END,
             r.dependent,
             (SELECT string_agg(format('d.%I IS NOT NULL', c), ' AND ') FROM unnest(r.dependent_cols) c),
-            CASE WHEN (SELECT relkind FROM pg_class WHERE oid = r.owner) = 'r' THEN 'ONLY ' ELSE '' END,
-            r.owner,
             (SELECT string_agg(format('o.%I = d.%I', oc, dc), ' AND ')
                FROM unnest(r.owner_cols, r.dependent_cols) u(oc, dc))))
             INTO found_rows, keys;
@@ -384,13 +414,17 @@ BEGIN
         END IF;
     END LOOP;
     -- Listed keys whose row is missing (keys compare by their text form, as the cleanup's).
-    FOR r IN SELECT l.* FROM test_cleanup.listed_link l ORDER BY l.listed_link_id LOOP
+    FOR r IN SELECT l.* FROM (SELECT lt.listed_link_id, test_cleanup._rule_table(lt.dependent) AS dependent, lt.dependent_col,
+                            test_cleanup._rule_table(lt.owner) AS owner, lt.owner_col, lt.array_path, lt.element_key
+                       FROM test_cleanup.listed_link lt) l ORDER BY l.listed_link_id LOOP
         EXECUTE format(counted, format(
-            'SELECT k, row_number() OVER () FROM (SELECT DISTINCT %s AS k FROM %s o, '
-            'jsonb_array_elements(CASE WHEN jsonb_typeof(o.%I #> %L) = ''array'' THEN o.%I #> %L END) e) s '
-            'WHERE k IS NOT NULL AND NOT EXISTS (SELECT FROM %s d WHERE d.%I::text = s.k)',
+            'WITH listed(k) AS MATERIALIZED (SELECT DISTINCT %s FROM %s o, '
+            'jsonb_array_elements(CASE WHEN jsonb_typeof(o.%I #> %L) = ''array'' THEN o.%I #> %L END) e), '
+            'present(k) AS MATERIALIZED (SELECT d.%I::text FROM %s d) '
+            'SELECT k, row_number() OVER () FROM listed '
+            'WHERE k IS NOT NULL AND NOT EXISTS (SELECT FROM present p WHERE p.k = listed.k)',
             CASE WHEN r.element_key IS NULL THEN 'e #>> ''{}''' ELSE format('e ->> %L', r.element_key) END,
-            r.owner, r.owner_col, r.array_path, r.owner_col, r.array_path, r.dependent, r.dependent_col))
+            r.owner, r.owner_col, r.array_path, r.owner_col, r.array_path, r.dependent_col, r.dependent))
             INTO found_rows, keys;
         IF found_rows > 0 THEN
             RETURN QUERY SELECT r.owner::text,
@@ -458,7 +492,7 @@ BEGIN
                                       'collateral_counts', r.value -> 'collateral_counts',
                                       'last_sign_of_life', last_signs -> r.key))
                      FROM jsonb_each(results) r), '{}'),
-               'older_than_seconds', extract(epoch FROM older_than),
+               'older_than_seconds', extract(epoch FROM older_than)::float8,
                'skipped_unknown_age', unknown_age,
                'skipped_alive', alive,
                'skipped_without_session_id', unnamed)
@@ -526,6 +560,13 @@ BEGIN
 END $$;
 
 DROP FUNCTION @extschema@.test_cleanup(text);
+
+-- The gate (test_cleanup.enabled), for what writes outside a cleanup: refuses as a
+-- cleanup does when it is closed.
+CREATE FUNCTION test_cleanup._require_enabled()
+RETURNS void
+AS 'MODULE_PATHNAME', 'test_cleanup_require_enabled'
+LANGUAGE C VOLATILE;
 
 -- The reaper's cleanups: one per session, in order, in the caller's transaction (dry run:
 -- all of them rolled back together, so each counts what the real run would).

@@ -7,7 +7,7 @@
 namespace shim {
 
 const char *usage() {
-  return R"(test_cleanup_shim: POST /api/v1/test-cleanup over SELECT test_cleanup($1)
+  return R"(test_cleanup_shim: POST /api/v1/test-cleanup over SELECT test_cleanup($1, $2)
 
 Usage: test_cleanup_shim [FLAG VALUE]...
 
@@ -35,12 +35,18 @@ Every flag can also be given as the environment variable in brackets; a flag win
   --help                   this text
 
 Endpoints:
-  POST /api/v1/test-cleanup   body {} or {"test_session_id": "..."}; no body cleans all
+  POST /api/v1/test-cleanup   body {} or {"test_session_id": "..."}; no body cleans all.
+                              "dry_run": true counts and deletes nothing;
+                              {"older_than_seconds": N} reaps every session whose last
+                              sign of life is older than N seconds
+  GET  /api/v1/test-sessions  the test sessions present (test_cleanup.sessions())
+  POST /api/v1/test-sessions/ID/heartbeat
+                              a running suite says it is alive
   GET  /healthz               200 when the database answers, the extension is installed
                               and its gate (test_cleanup.enabled) is on; 503 otherwise
 
-With a token set, POST needs "Authorization: Bearer <token>". One JSON line per request
-goes to standard output. SIGTERM or SIGINT: stop accepting, finish requests, exit 0.
+With a token set, every endpoint but /healthz needs "Authorization: Bearer <token>" (and
+counts against the rate limit). One JSON line per request goes to standard output. SIGTERM or SIGINT: stop accepting, finish requests, exit 0.
 )";
 }
 

@@ -1,6 +1,7 @@
 #include "database.hpp"
 
 #include <memory>
+#include <vector>
 
 namespace shim {
 
@@ -13,15 +14,13 @@ std::string field(const PGresult *result, int code) {
   return value ? value : "";
 }
 
-}  // namespace
-
-std::optional<std::string> call_cleanup(PGconn *conn, const std::optional<std::string> &session,
-                                        DatabaseError *error) {
-  const Oid types[] = {25};  // text
-  const char *values[] = {session ? session->c_str() : nullptr};
-  Result result(
-      PQexecParams(conn, "SELECT test_cleanup($1)::text", 1, types, values, nullptr, nullptr, 0),
-      &PQclear);
+// Runs `sql` with text parameters (nullptr: NULL) and returns its one value.
+std::optional<std::string> query_text(PGconn *conn, const char *sql,
+                                      const std::vector<const char *> &values,
+                                      DatabaseError *error) {
+  Result result(PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(),
+                             nullptr, nullptr, 0),
+                &PQclear);
   if (result && PQresultStatus(result.get()) == PGRES_TUPLES_OK && PQntuples(result.get()) == 1)
     return std::string(PQgetvalue(result.get(), 0, 0));
 
@@ -33,6 +32,38 @@ std::optional<std::string> call_cleanup(PGconn *conn, const std::optional<std::s
   // A lost connection carries no SQLSTATE from the server; libpq may fill in 08006 or none.
   if (PQstatus(conn) != CONNECTION_OK && error->sqlstate.empty()) error->sqlstate = "08006";
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> call_cleanup(PGconn *conn, const CleanupRequest &request,
+                                        DatabaseError *error) {
+  const char *dry_run = request.dry_run ? "true" : "false";
+  if (request.older_than_seconds) {
+    const std::string seconds = std::to_string(*request.older_than_seconds);
+    return query_text(conn,
+                      "SELECT test_cleanup.reap($1::pg_catalog.int8 * interval '1 second', "
+                      "$2::pg_catalog.bool)::text",
+                      {seconds.c_str(), dry_run}, error);
+  }
+  return query_text(conn, "SELECT test_cleanup($1::pg_catalog.text, $2::pg_catalog.bool)::text",
+                    {request.session ? request.session->c_str() : nullptr, dry_run}, error);
+}
+
+std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error) {
+  // The gate first (FROM runs before the select list): a closed one refuses as a cleanup.
+  return query_text(conn,
+                    "SELECT (SELECT coalesce(jsonb_agg(s), '[]') FROM test_cleanup.sessions() s)"
+                    "::text FROM test_cleanup._require_enabled()",
+                    {}, error);
+}
+
+std::optional<std::string> call_heartbeat(PGconn *conn, const std::string &session,
+                                          DatabaseError *error) {
+  return query_text(conn,
+                    "SELECT jsonb_build_object('test_session_id', $1::pg_catalog.text, "
+                    "'last_heartbeat', test_cleanup.heartbeat($1::pg_catalog.text))::text",
+                    {session.c_str()}, error);
 }
 
 std::string health_problem(PGconn *conn) {

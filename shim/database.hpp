@@ -1,4 +1,4 @@
-// The two statements the shim sends: the cleanup itself and the health check.
+// The statements the shim sends: one per request, and the health check.
 #pragma once
 
 #include <libpq-fe.h>
@@ -6,14 +6,24 @@
 #include <optional>
 #include <string>
 
+#include "request.hpp"
 #include "response.hpp"
 
 namespace shim {
 
-// SELECT test_cleanup($1): the session travels as a parameter, never in the SQL text.
-// Returns the jsonb as text, or fills *error.
-std::optional<std::string> call_cleanup(PGconn *conn, const std::optional<std::string> &session,
+// Each request is one parameterized SELECT that returns one JSON text: values travel as
+// parameters, never in the SQL text. On failure the result is empty and *error filled.
+
+// SELECT test_cleanup($1, $2), or for older_than_seconds test_cleanup.reap(...).
+std::optional<std::string> call_cleanup(PGconn *conn, const CleanupRequest &request,
                                         DatabaseError *error);
+
+// test_cleanup.sessions() as a JSON array; refused like a cleanup where the gate is closed.
+std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error);
+
+// test_cleanup.heartbeat($1) as {"test_session_id": ..., "last_heartbeat": ...}.
+std::optional<std::string> call_heartbeat(PGconn *conn, const std::string &session,
+                                          DatabaseError *error);
 
 // Empty when the extension is installed and its gate is open; else the reason it is not.
 std::string health_problem(PGconn *conn);

@@ -1,5 +1,6 @@
-// test_cleanup_shim: a thin HTTP face over SELECT test_cleanup($1). One request is one
-// function call; everything that decides what is deleted lives in the database.
+// test_cleanup_shim: a thin HTTP face over SELECT test_cleanup($1, $2) and the functions
+// of a shared test database (reap, sessions, heartbeat). One request is one function call;
+// everything that decides what is deleted lives in the database.
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +32,9 @@ namespace shim {
 namespace {
 
 constexpr const char *kCleanupPath = "/api/v1/test-cleanup";
+constexpr const char *kSessionsPath = "/api/v1/test-sessions";
+// cpp-httplib matches the whole path; the id is checked by valid_session_id().
+constexpr const char *kHeartbeatPath = R"(/api/v1/test-sessions/([^/]+)/heartbeat)";
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr std::chrono::milliseconds kPoolWait{5000};
 // A body must arrive within this time: the per-read timeout alone lets a client trickle a
@@ -110,46 +114,38 @@ class Shim {
       current_request = RequestLog{Clock::now(), std::nullopt, nullptr};
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    // The body is read here rather than by cpp-httplib: a POST without Content-Length or
-    // Transfer-Encoding (curl -X POST) has no body, but cpp-httplib would wait for EOF.
     server.Post(kCleanupPath, [this](const httplib::Request &req, httplib::Response &res,
                                      const httplib::ContentReader &read_content) {
       std::string body;
-      if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
-        bool too_large = false;
-        bool too_slow = false;
-        const Clock::time_point deadline = Clock::now() + kBodyDeadline;
-        const bool complete = read_content([&](const char *data, size_t length) {
-          too_large = body.size() + length > kMaxBodyBytes;
-          too_slow = Clock::now() > deadline;
-          if (!too_large && !too_slow) body.append(data, length);
-          return !too_large && !too_slow;
-        });
-        if (!complete) {
-          // The rest of the body is still on the wire: this connection cannot carry more.
-          res.set_header("Connection", "close");
-          if (too_large || res.status == 413) return send_too_large(res);
-          if (too_slow)
-            return send_json(res, 408,
-                             error_body("The request body arrived too slowly; nothing was deleted",
-                                        "request_timeout"));
-          return send_json(res, 400,
-                           error_body("The request body could not be read", "bad_request"));
-        }
-      }
-      cleanup(req, body, res);
+      if (read_body(req, res, read_content, &body)) cleanup(req, body, res);
     });
-    const auto not_allowed = [](const httplib::Request &req, httplib::Response &res) {
-      res.set_header("Allow", "POST");
-      send_json(res, 405,
-                error_body("Method " + req.method + " is not allowed here; use POST",
-                           "method_not_allowed"));
+    server.Get(kSessionsPath,
+               [this](const httplib::Request &req, httplib::Response &res) { sessions(req, res); });
+    server.Post(kHeartbeatPath, [this](const httplib::Request &req, httplib::Response &res,
+                                       const httplib::ContentReader &read_content) {
+      std::string body;  // none is needed; read so that the connection stays usable
+      if (read_body(req, res, read_content, &body)) heartbeat(req, res);
+    });
+    const auto not_allowed = [](const char *allowed) {
+      return [allowed](const httplib::Request &req, httplib::Response &res) {
+        res.set_header("Allow", allowed);
+        send_json(res, 405,
+                  error_body("Method " + req.method + " is not allowed here; use " + allowed,
+                             "method_not_allowed"));
+      };
     };
-    server.Get(kCleanupPath, not_allowed);
-    server.Put(kCleanupPath, not_allowed);
-    server.Patch(kCleanupPath, not_allowed);
-    server.Delete(kCleanupPath, not_allowed);
-    server.Options(kCleanupPath, not_allowed);
+    for (const char *path : {kCleanupPath, kHeartbeatPath}) {
+      server.Get(path, not_allowed("POST"));
+      server.Put(path, not_allowed("POST"));
+      server.Patch(path, not_allowed("POST"));
+      server.Delete(path, not_allowed("POST"));
+      server.Options(path, not_allowed("POST"));
+    }
+    server.Post(kSessionsPath, not_allowed("GET"));
+    server.Put(kSessionsPath, not_allowed("GET"));
+    server.Patch(kSessionsPath, not_allowed("GET"));
+    server.Delete(kSessionsPath, not_allowed("GET"));
+    server.Options(kSessionsPath, not_allowed("GET"));
     server.Get("/healthz",
                [this](const httplib::Request &, httplib::Response &res) { health(res); });
 
@@ -187,22 +183,86 @@ class Shim {
                          "body_too_large"));
   }
 
-  void cleanup(const httplib::Request &req, const std::string &body, httplib::Response &res) {
+  // The body is read here rather than by cpp-httplib: a POST without Content-Length or
+  // Transfer-Encoding (curl -X POST) has no body, but cpp-httplib would wait for EOF.
+  // False when the response (an error) is already set.
+  static bool read_body(const httplib::Request &req, httplib::Response &res,
+                        const httplib::ContentReader &read_content, std::string *body) {
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) return true;
+    bool too_large = false;
+    bool too_slow = false;
+    const Clock::time_point deadline = Clock::now() + kBodyDeadline;
+    const bool complete = read_content([&](const char *data, size_t length) {
+      too_large = body->size() + length > kMaxBodyBytes;
+      too_slow = Clock::now() > deadline;
+      if (!too_large && !too_slow) body->append(data, length);
+      return !too_large && !too_slow;
+    });
+    if (complete) return true;
+    // The rest of the body is still on the wire: this connection cannot carry more.
+    res.set_header("Connection", "close");
+    if (too_large || res.status == 413) {
+      send_too_large(res);
+    } else if (too_slow) {
+      send_json(res, 408,
+                error_body("The request body arrived too slowly; nothing was deleted",
+                           "request_timeout"));
+    } else {
+      send_json(res, 400, error_body("The request body could not be read", "bad_request"));
+    }
+    return false;
+  }
+
+  // The rate limit and the token, for every endpoint that reaches the database's data.
+  // False when the response (a refusal) is already set.
+  bool admit(const httplib::Request &req, httplib::Response &res) {
     int retry_after = 0;
     if (!limiter_.allow(req.remote_addr, &retry_after)) {
       res.set_header("Retry-After", std::to_string(retry_after));
-      return send_json(res, 429,
-                       error_body("Too many cleanup requests from this client; try again later",
-                                  "rate_limited"));
+      send_json(res, 429,
+                error_body("Too many requests from this client; try again later", "rate_limited"));
+      return false;
     }
     if (!config_.token.empty() &&
         !bearer_token_matches(req.get_header_value("Authorization"), config_.token)) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"test_cleanup\"");
-      return send_json(res, 401,
-                       error_body("A valid bearer token is required", "unauthorized",
-                                  "Send the header Authorization: Bearer <token>."));
+      send_json(res, 401,
+                error_body("A valid bearer token is required", "unauthorized",
+                           "Send the header Authorization: Bearer <token>."));
+      return false;
     }
+    return true;
+  }
 
+  void sessions(const httplib::Request &req, httplib::Response &res) {
+    if (!admit(req, res)) return;
+    DatabaseError failure;
+    std::optional<std::string> result =
+        with_connection([&](PGconn *conn) { return call_sessions(conn, &failure); }, &failure);
+    if (!result) return send_mapped(res, map_database_error(failure));
+    send_json(res, 200, {{"success", true}, {"sessions", nlohmann::json::parse(*result)}});
+  }
+
+  void heartbeat(const httplib::Request &req, httplib::Response &res) {
+    if (!admit(req, res)) return;
+    const std::string session = req.matches[1];
+    RequestError invalid;
+    if (!valid_session_id(session, &invalid))
+      return send_json(
+          res, 400,
+          error_body("Invalid test session id in the path", invalid.code, invalid.message));
+    current_request.session = session;
+    DatabaseError failure;
+    std::optional<std::string> result = with_connection(
+        [&](PGconn *conn) { return call_heartbeat(conn, session, &failure); }, &failure);
+    if (!result) return send_mapped(res, map_database_error(failure));
+    nlohmann::json body = nlohmann::json::parse(*result);
+    body["success"] = true;
+    send_json(res, 200, body);
+  }
+
+  void cleanup(const httplib::Request &req, const std::string &body, httplib::Response &res) {
+    if (!admit(req, res)) return;
     CleanupRequest request;
     RequestError invalid;
     if (!parse_cleanup_request(body, &request, &invalid))
@@ -213,7 +273,7 @@ class Shim {
 
     DatabaseError failure;
     std::optional<std::string> result = with_connection(
-        [&](PGconn *conn) { return call_cleanup(conn, request.session, &failure); }, &failure);
+        [&](PGconn *conn) { return call_cleanup(conn, request, &failure); }, &failure);
     if (!result) return send_mapped(res, map_database_error(failure));
 
     const nlohmann::json response = success_body(request.session, nlohmann::json::parse(*result));

@@ -24,8 +24,23 @@ bool valid_session_char(char c) {
 
 }  // namespace
 
+bool valid_session_id(const std::string &value, RequestError *error) {
+  if (value.empty())
+    return fail(error, "invalid_session_id",
+                "test_session_id must not be empty; omit it to clean all test data.");
+  if (value.size() > kMaxSessionIdLength)
+    return fail(
+        error, "invalid_session_id",
+        "test_session_id is longer than " + std::to_string(kMaxSessionIdLength) + " characters.");
+  for (char c : value)
+    if (!valid_session_char(c))
+      return fail(error, "invalid_session_id",
+                  "test_session_id may contain only letters, digits and _ . : - characters.");
+  return true;
+}
+
 bool parse_cleanup_request(const std::string &body, CleanupRequest *request, RequestError *error) {
-  request->session.reset();
+  *request = CleanupRequest{};
   if (is_blank(body)) return true;
 
   // Duplicate keys are refused: which one would win is a guess the caller should not make.
@@ -52,10 +67,33 @@ bool parse_cleanup_request(const std::string &body, CleanupRequest *request, Req
   if (duplicate_key)
     return fail(error, "duplicate_field", "The request body names a field more than once.");
   for (const auto &item : document.items())
-    if (item.key() != "test_session_id")
+    if (item.key() != "test_session_id" && item.key() != "dry_run" &&
+        item.key() != "older_than_seconds")
       return fail(error, "unknown_field",
                   "Unknown field " + nlohmann::json(item.key()).dump() +
-                      ": the only field is \"test_session_id\". Nothing was deleted.");
+                      ": the fields are \"test_session_id\", \"dry_run\" and "
+                      "\"older_than_seconds\". Nothing was deleted.");
+
+  if (document.contains("dry_run")) {
+    if (!document["dry_run"].is_boolean())
+      return fail(error, "invalid_dry_run", "dry_run must be true or false.");
+    request->dry_run = document["dry_run"].get<bool>();
+  }
+  if (document.contains("older_than_seconds")) {
+    const nlohmann::json &age = document["older_than_seconds"];
+    // nlohmann/json holds a JSON integer >= 0 as unsigned, a negative one as signed.
+    const bool in_range = age.is_number_unsigned() && age.get<std::uint64_t>() >= 1 &&
+                          age.get<std::uint64_t>() <= kMaxOlderThanSeconds;
+    if (!in_range)
+      return fail(error, "invalid_older_than_seconds",
+                  "older_than_seconds must be a whole number of seconds from 1 to " +
+                      std::to_string(kMaxOlderThanSeconds) + ".");
+    request->older_than_seconds = age.get<std::int64_t>();
+    if (document.contains("test_session_id"))
+      return fail(error, "conflicting_fields",
+                  "older_than_seconds reaps every session older than that, test_session_id "
+                  "cleans one: send one of them. Nothing was deleted.");
+  }
   if (!document.contains("test_session_id")) return true;
 
   const nlohmann::json &session = document["test_session_id"];
@@ -63,17 +101,7 @@ bool parse_cleanup_request(const std::string &body, CleanupRequest *request, Req
     return fail(error, "invalid_session_id",
                 "test_session_id must be a string; omit it to clean all test data.");
   const std::string value = session.get<std::string>();
-  if (value.empty())
-    return fail(error, "invalid_session_id",
-                "test_session_id must not be empty; omit it to clean all test data.");
-  if (value.size() > kMaxSessionIdLength)
-    return fail(
-        error, "invalid_session_id",
-        "test_session_id is longer than " + std::to_string(kMaxSessionIdLength) + " characters.");
-  for (char c : value)
-    if (!valid_session_char(c))
-      return fail(error, "invalid_session_id",
-                  "test_session_id may contain only letters, digits and _ . : - characters.");
+  if (!valid_session_id(value, error)) return false;
   request->session = value;
   return true;
 }

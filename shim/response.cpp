@@ -7,15 +7,21 @@ const char *const kSpecCountKeys[7] = {"users",   "searchables", "invoices", "fi
 
 nlohmann::json success_body(const std::optional<std::string> &session,
                             const nlohmann::json &cleanup_result) {
-  nlohmann::json deleted = cleanup_result.value("deleted_counts", nlohmann::json::object());
+  nlohmann::json body = cleanup_result.is_object() ? cleanup_result : nlohmann::json::object();
+  nlohmann::json &deleted = body["deleted_counts"];
+  if (!deleted.is_object()) deleted = nlohmann::json::object();
   for (const char *key : kSpecCountKeys)
     if (!deleted.contains(key)) deleted[key] = 0;
-  nlohmann::json body = {
-      {"success", true},
-      {"message", "Test data cleanup completed"},
-      {"deleted_counts", deleted},
-      {"collateral_counts", cleanup_result.value("collateral_counts", nlohmann::json::object())},
-  };
+  if (!body.contains("collateral_counts")) body["collateral_counts"] = nlohmann::json::object();
+  const bool dry_run = body.value("dry_run", false);
+  std::string message =
+      dry_run ? "Dry run completed; nothing was deleted" : "Test data cleanup completed";
+  if (body.contains("reaped_sessions"))
+    message = std::string(dry_run ? "Dry run of the reaper: " : "Reaped ") +
+              std::to_string(body["reaped_sessions"].size()) + " test session(s)" +
+              (dry_run ? " would be cleaned; nothing was deleted" : "");
+  body["success"] = true;
+  body["message"] = message;
   if (session) body["test_session_id"] = *session;
   return body;
 }
@@ -39,6 +45,7 @@ bool starts_with(const std::string &text, const char *prefix) {
 int status_for(const std::string &sqlstate) {
   if (sqlstate.empty()) return 503;                            // no server to talk to
   if (sqlstate == "42501") return 403;                         // the gate is closed / no privilege
+  if (sqlstate == "TCP01") return 409;                         // a protected table would lose rows
   if (sqlstate == "57014") return 504;                         // statement_timeout (or a cancel)
   if (sqlstate == "55P03") return 503;                         // lock_timeout
   if (sqlstate == "40P01" || sqlstate == "40001") return 503;  // deadlock / serialization: retry
@@ -52,6 +59,8 @@ const char *message_for(int status) {
   switch (status) {
     case 403:
       return "Test data cleanup is disabled in this database; nothing was deleted";
+    case 409:
+      return "The cleanup would delete rows of a protected table; nothing was deleted";
     case 503:
       return "The database is unavailable or busy; nothing was deleted, try again";
     case 504:

@@ -12,7 +12,8 @@ namespace shim {
 extern const char *const kSpecCountKeys[7];
 
 // 200: {"success": true, "message": ..., "deleted_counts": {...}, "collateral_counts": {...},
-//       "test_session_id": ...} from the jsonb test_cleanup() returned.
+//       "test_session_id": ...} and whatever else the SQL result holds (dry_run, warnings,
+//       the reaper's sessions), from the jsonb test_cleanup() or reap() returned.
 nlohmann::json success_body(const std::optional<std::string> &session,
                             const nlohmann::json &cleanup_result);
 

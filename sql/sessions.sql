@@ -33,6 +33,10 @@ SELECT last_heartbeat AS first_beat FROM test_cleanup.heartbeat WHERE test_sessi
 SELECT test_cleanup.heartbeat('ses_running') > :'first_beat' AS moved;
 SELECT test_cleanup.heartbeat('');
 SELECT test_cleanup.heartbeat(NULL);
+-- A heartbeat writes: where the gate is closed it is refused like a cleanup.
+SET test_cleanup.enabled = off;
+SELECT test_cleanup.heartbeat('ses_running');
+RESET test_cleanup.enabled;
 
 -- Not for every role: like the cleanup, they are granted.
 CREATE ROLE ses_nobody;

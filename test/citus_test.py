@@ -93,12 +93,12 @@ def run(conn, sql, params=None):
         return cur.fetchall() if cur.description else None
 
 
-def cleanup(conn, session, skip_fk=False):
+def cleanup(conn, session, skip_fk=False, dry_run=False):
     """The cleanup's result, or the error's message."""
     with conn.cursor() as cur:
         cur.execute("SET test_cleanup.skip_fk_checks = " + ("on" if skip_fk else "off"))
         try:
-            cur.execute("SELECT test_cleanup(%s)", (session,))
+            cur.execute("SELECT test_cleanup(%s, %s)", (session, dry_run))
             return cur.fetchone()[0]
         except psycopg2.Error as error:
             return "ERROR " + error.pgerror.strip().splitlines()[0]
@@ -222,7 +222,17 @@ def compare(layout, coordinator, oracle, session, label):
     report(str(refused).startswith("ERROR") and "skip_fk_checks" in refused
            and all_rows(coordinator) == before,
            f"{layout}, {label}, skip_fk_checks: refused clearly, nothing deleted", str(refused))
+    listed = "SELECT test_session_id, marked_rows FROM test_cleanup.sessions() ORDER BY 1"
+    sessions, expected_sessions = run(coordinator, listed), run(oracle, listed)
+    report(sessions == expected_sessions and len(sessions) > 1,
+           f"{layout}, {label}: sessions() lists what plain PostgreSQL's lists",
+           f"citus:  {sessions}\noracle: {expected_sessions}")
     expected_result = cleanup(oracle, session)
+    dry = cleanup(coordinator, session, dry_run=True)
+    report(isinstance(dry, dict) and dry.pop("dry_run") is True and dry.pop("warnings") == []
+           and dry == expected_result and all_rows(coordinator) == before,
+           f"{layout}, {label}: a dry run counts what plain PostgreSQL deletes and changes nothing",
+           f"citus:  {dry}\noracle: {expected_result}")
     result = cleanup(coordinator, session)
     report(result == expected_result and not str(result).startswith("ERROR"),
            f"{layout}, {label}: the result equals plain PostgreSQL's",
@@ -230,6 +240,8 @@ def compare(layout, coordinator, oracle, session, label):
     expected = all_rows(oracle)
     report(all_rows(coordinator) == expected,
            f"{layout}, {label}: the coordinator sees the rows plain PostgreSQL kept")
+    left = run(coordinator, "SELECT * FROM test_cleanup.verify(%s)", (session,))
+    report(left == [], f"{layout}, {label}: verify() finds nothing left", left)
     check_placements(coordinator, expected, f"{layout}, {label}")
 
 

@@ -10,7 +10,8 @@
 #   test/cluster.sh up      start it again after `down`
 #
 # TC_PGPORT picks the port (default 54329). TC_CITUS=1 makes it a Citus node: Citus
-# preloaded, and listening on 127.0.0.1 too, where the other nodes reach it.
+# preloaded, and listening on 127.0.0.1 too, where the other nodes reach it. TC_EXTRA_CONF
+# holds more postgresql.conf lines (e.g. pg_cron's).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +69,7 @@ listen_addresses = '127.0.0.1'
 max_connections = 200
 CONF
   fi
+  [ -n "${TC_EXTRA_CONF:-}" ] && echo "$TC_EXTRA_CONF" >>"$dir/data/postgresql.conf"
   if ! as_postgres "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null; then
     cat "$dir/server.log" >&2
     exit 1

@@ -320,6 +320,18 @@ def run_case(conn, number, seed, with_links, fast=False, citus=False, transient_
     cur.execute("SET LOCAL test_cleanup.transient_indexes = %s", (transient_indexes,))
     before = table_contents(cur, oracle, case)
     problems = []
+    # A dry run first: it must change nothing and count what the real cleanup then deletes.
+    subject_before = table_contents(cur, subject, case)
+    dry, dry_error = None, None
+    try:
+        cur.execute("SAVEPOINT dry")
+        cur.execute("SELECT test_cleanup(%s, true)", (session,))
+        dry = cur.fetchone()[0]
+    except psycopg2.Error as e:
+        cur.execute("ROLLBACK TO SAVEPOINT dry")
+        dry_error = e.pgerror
+    if table_contents(cur, subject, case) != subject_before:
+        problems.append("the dry run changed rows")
     try:
         cur.execute("SAVEPOINT cleanup")
         cur.execute("SELECT test_cleanup(%s)", (session,))
@@ -346,6 +358,14 @@ def run_case(conn, number, seed, with_links, fast=False, citus=False, transient_
         problems.append(f"{left} transient index(es) still exist after the cleanup returned")
     cur.execute("SELECT transient_indexes IS NOT NULL FROM test_cleanup.audit_log ORDER BY audit_id DESC LIMIT 1")
     case.built_indexes = result is not None and cur.fetchone()[0]
+    if result is None and dry is not None:
+        problems.append("the dry run succeeded where the cleanup failed")
+    if result is not None and dry is None:
+        problems.append(f"the dry run failed where the cleanup succeeded: {dry_error}")
+    if result is not None and dry is not None:
+        dry_counts = {k: v for k, v in dry.items() if k not in ("dry_run", "warnings")}
+        if dry_counts != result or dry.get("dry_run") is not True:
+            problems.append(f"the dry run said {dry}, the cleanup {result}")
     if result is not None:
         for name in want:
             if got[name] != want[name]:

@@ -156,6 +156,7 @@ def test_contract(db):
     check("body {}: cleans all", r.status_code == 200 and r.json()["deleted_counts"]["users"] == 3, r.text)
 
     test_bad_input(db, shim)
+    test_shared_database(db, shim)
     test_nasty_requests(db, shim)
     test_database_errors(db, shim)
     test_concurrency(db, shim)
@@ -192,6 +193,19 @@ BAD_BODIES = [
     ("a NUL byte", b'{"test_session_id": "a\x00b"}', 400, "invalid_json"),
     ("deeply nested JSON", b"[" * 20000 + b"]" * 20000, 400, "invalid_body"),
     ("a body over 64 KiB", b" " * (64 * 1024 + 1), 413, "body_too_large"),
+    ("dry_run a string", b'{"dry_run": "true"}', 400, "invalid_dry_run"),
+    ("dry_run a number", b'{"test_session_id": "a", "dry_run": 1}', 400, "invalid_dry_run"),
+    ("dry_run null", b'{"dry_run": null}', 400, "invalid_dry_run"),
+    ("older_than_seconds 0", b'{"older_than_seconds": 0}', 400, "invalid_older_than_seconds"),
+    ("older_than_seconds negative", b'{"older_than_seconds": -60}', 400, "invalid_older_than_seconds"),
+    ("older_than_seconds a fraction", b'{"older_than_seconds": 1.5}', 400, "invalid_older_than_seconds"),
+    ("older_than_seconds a float", b'{"older_than_seconds": 60.0}', 400, "invalid_older_than_seconds"),
+    ("older_than_seconds a string", b'{"older_than_seconds": "3600"}', 400, "invalid_older_than_seconds"),
+    ("older_than_seconds null", b'{"older_than_seconds": null}', 400, "invalid_older_than_seconds"),
+    ("older_than_seconds too large", b'{"older_than_seconds": 100000000000000000000}', 400,
+     "invalid_older_than_seconds"),
+    ("older_than_seconds with a session", json.dumps({"older_than_seconds": 60, "test_session_id": A}).encode(),
+     400, "conflicting_fields"),
 ]
 
 
@@ -209,6 +223,80 @@ def test_bad_input(db, shim):
     r = requests.post(shim.url + "/api/v1/test-cleanups", timeout=10)
     check("another path: 404 with a JSON body", r.status_code == 404 and r.json()["error"]["code"] == "not_found")
     check("no rejected request deleted anything", snapshot(db) == before)
+
+
+def test_shared_database(db, shim):
+    """Dry run, the reaper, sessions and heartbeats, and a protected table, over HTTP."""
+    psql(db, "SELECT reference_data_load(); DELETE FROM test_cleanup.heartbeat")
+    before = snapshot(db)
+    r = shim.post(json={"test_session_id": A, "dry_run": True})
+    dry = r.json()
+    check("dry run: 200 with dry_run true, the spec's fields and a message that says so",
+          r.status_code == 200 and dry["dry_run"] is True and dry["success"] is True
+          and dry["test_session_id"] == A and "nothing was deleted" in dry["message"]
+          and all(isinstance(dry["deleted_counts"].get(k), int) for k in SPEC_KEYS), r.text)
+    check("dry run: nothing deleted", snapshot(db) == before)
+    r = shim.post(json={"test_session_id": A, "dry_run": False})
+    real = r.json()
+    check("dry_run false: the real cleanup deletes what the dry run counted",
+          r.status_code == 200 and "dry_run" not in real and real["deleted_counts"] == dry["deleted_counts"]
+          and real["collateral_counts"] == dry["collateral_counts"], r.text)
+
+    # Sessions and heartbeats.
+    psql(db, "SELECT reference_data_load()")
+    r = requests.get(shim.url + "/api/v1/test-sessions", timeout=10)
+    sessions = {s["test_session_id"]: s for s in r.json().get("sessions", [])}
+    check("GET /api/v1/test-sessions: both reference sessions with their marked rows and test_timestamp",
+          r.status_code == 200 and sessions.get(A, {}).get("marked_rows", {}).get("users") == 2
+          and sessions.get(B, {}).get("last_seen", "").startswith("2024-01-01T12:00:00"), r.text)
+    r = requests.post(shim.url + f"/api/v1/test-sessions/{A}/heartbeat", timeout=10)
+    check("POST /api/v1/test-sessions/{id}/heartbeat: 200 with the time recorded",
+          r.status_code == 200 and r.json()["test_session_id"] == A and r.json()["last_heartbeat"], r.text)
+    r = requests.get(shim.url + "/api/v1/test-sessions", timeout=10)
+    beating = [s for s in r.json()["sessions"] if s["last_heartbeat"]]
+    check("the heartbeat shows in the session list", [s["test_session_id"] for s in beating] == [A], r.text)
+    for path, code in [("/api/v1/test-sessions/a%20b/heartbeat", 400), ("/api/v1/test-sessions/" + "s" * 129 +
+                       "/heartbeat", 400), ("/api/v1/test-sessions/a/b/heartbeat", 404)]:
+        r = requests.post(shim.url + path, timeout=10)
+        check(f"heartbeat for a bad id ({path[:40]}...): {code}", r.status_code == code
+              and r.json()["success"] is False, r.text)
+    for method, path, allowed in [("GET", f"/api/v1/test-sessions/{A}/heartbeat", "POST"),
+                                  ("POST", "/api/v1/test-sessions", "GET"),
+                                  ("DELETE", "/api/v1/test-sessions", "GET")]:
+        r = requests.request(method, shim.url + path, timeout=10)
+        check(f"{method} {path[:30]}: 405 with Allow: {allowed}",
+              r.status_code == 405 and r.headers.get("Allow") == allowed, r.text)
+
+    # The reaper: B's rows are from 2024 and it has no heartbeat; A beat just now.
+    before = snapshot(db)
+    r = shim.post(json={"older_than_seconds": 3600, "dry_run": True})
+    dry = r.json()
+    check("reaper dry run: 200, B would be reaped, A is alive, nothing deleted",
+          r.status_code == 200 and list(dry["reaped_sessions"]) == [B] and dry["skipped_alive"] == 1
+          and dry["dry_run"] is True and snapshot(db) == before, r.text)
+    r = shim.post(json={"older_than_seconds": 3600})
+    reaped = r.json()
+    check("reaper: 200 with the spec's fields, counts per session, and the dry run's totals",
+          r.status_code == 200 and reaped["success"] is True and list(reaped["reaped_sessions"]) == [B]
+          and all(isinstance(reaped["deleted_counts"].get(k), int) for k in SPEC_KEYS)
+          and reaped["deleted_counts"] == dry["deleted_counts"] and reaped["deleted_counts"]["users"] == 1
+          and "test_session_id" not in reaped, r.text)
+    check("reaper: session A (alive) and production untouched",
+          psql(db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM users") == "1,2,3,4,5,101,102,103")
+
+    # A protected table: 409 naming it, nothing deleted; a dry run warns.
+    psql(db, "SELECT reference_data_load(); SELECT test_cleanup.protect('invoices')")
+    before = snapshot(db)
+    r = shim.post(json={"test_session_id": A})
+    body = r.json()
+    check("protected table: 409 with the table and count in error, SQLSTATE TCP01",
+          r.status_code == 409 and body["success"] is False and body["error"]["code"] == "TCP01"
+          and "public.invoices" in body["error"]["message"] and "2 row(s)" in body["error"]["message"], r.text)
+    check("protected table: nothing deleted", snapshot(db) == before)
+    r = shim.post(json={"test_session_id": A, "dry_run": True})
+    check("protected table, dry run: 200 with a warning naming it",
+          r.status_code == 200 and [w["table"] for w in r.json()["warnings"]] == ["public.invoices"], r.text)
+    psql(db, "SELECT test_cleanup.unprotect('invoices')")
 
 
 def raw_request(url, payload, pause=0.0, chunk=0, head=b""):
@@ -321,6 +409,14 @@ def test_database_errors(db, shim):
     check("database gate off: /healthz is 503 and says why",
           health.status_code == 503 and "test_cleanup.enabled" in health.json()["reason"], health.text)
     check("database gate off: nothing deleted", psql(closed, "SELECT count(*) FROM users") == "9")
+    for name, r in [("reaper", closed_shim.post(json={"older_than_seconds": 60})),
+                    ("GET test-sessions", requests.get(closed_shim.url + "/api/v1/test-sessions", timeout=10)),
+                    ("heartbeat", requests.post(closed_shim.url + f"/api/v1/test-sessions/{A}/heartbeat",
+                                                timeout=10))]:
+        check(f"database gate off: {name} is 403 too", r.status_code == 403 and r.json()["error"]["code"] == "42501",
+              r.text)
+    check("database gate off: no heartbeat was written",
+          psql(closed, "SELECT count(*) FROM test_cleanup.heartbeat") == "0")
     closed_shim.stop()
     psql("postgres", f"DROP DATABASE {closed}")
 
@@ -379,7 +475,7 @@ def test_harness(db, shim):
 
 
 def test_token_and_rate_limit(db):
-    psql(db, "SELECT reference_data_load()")
+    psql(db, "SELECT reference_data_load(); DELETE FROM test_cleanup.heartbeat")
     token_file = os.path.join(REPO, ".tmp", "shim-token")
     with open(token_file, "w") as f:
         f.write("s3cret-token-for-tests\n")
@@ -390,8 +486,17 @@ def test_token_and_rate_limit(db):
     r = shim.post(json={"test_session_id": A}, headers={"Authorization": "Bearer s3cret-token-for-test"})
     check("token set, wrong token: 401", r.status_code == 401)
     check("no unauthorized request deleted anything", psql(db, "SELECT count(*) FROM users") == "9")
+    for name, r in [("GET test-sessions", requests.get(shim.url + "/api/v1/test-sessions", timeout=10)),
+                    ("heartbeat", requests.post(shim.url + f"/api/v1/test-sessions/{A}/heartbeat", timeout=10)),
+                    ("reaper", shim.post(json={"older_than_seconds": 1}))]:
+        check(f"token set, no Authorization: {name} is 401 too", r.status_code == 401, r.text)
+    check("no unauthorized request deleted or wrote anything", psql(db, "SELECT count(*) FROM users") == "9"
+          and psql(db, "SELECT count(*) FROM test_cleanup.heartbeat") == "0")
     r = shim.post(json={"test_session_id": A}, headers={"Authorization": "Bearer s3cret-token-for-tests"})
     check("token set, right token: 200", r.status_code == 200 and r.json()["deleted_counts"]["users"] == 2, r.text)
+    r = requests.get(shim.url + "/api/v1/test-sessions", timeout=10,
+                     headers={"Authorization": "Bearer s3cret-token-for-tests"})
+    check("token set, right token: GET test-sessions 200", r.status_code == 200, r.text)
     shim.stop()
 
     limited = Shim(db, extra_env={"TEST_CLEANUP_RATE_LIMIT": "0.5", "TEST_CLEANUP_BURST": "2"})
@@ -407,18 +512,30 @@ def test_least_privilege(db):
     psql(db, "SELECT reference_data_load()")
     psql(db, f"""DROP ROLE IF EXISTS tc_shim_role; CREATE ROLE tc_shim_role LOGIN;
                  GRANT CONNECT ON DATABASE {db} TO tc_shim_role;
-                 GRANT EXECUTE ON FUNCTION public.test_cleanup(text, boolean) TO tc_shim_role""")
+                 GRANT EXECUTE ON FUNCTION public.test_cleanup(text, boolean) TO tc_shim_role;
+                 GRANT USAGE ON SCHEMA test_cleanup TO tc_shim_role;
+                 GRANT EXECUTE ON FUNCTION test_cleanup.reap(interval, boolean), test_cleanup.sessions(),
+                                           test_cleanup.heartbeat(text) TO tc_shim_role""")
     shim = Shim(db, extra_env={"TEST_CLEANUP_DB": f"dbname={db} user=tc_shim_role"})
     health = requests.get(shim.url + "/healthz", timeout=10)
     check("least-privilege role: /healthz 200", health.status_code == 200, health.text)
     r = shim.post(json={"test_session_id": A})
     check("least-privilege role (CONNECT + EXECUTE only): the cleanup works",
           r.status_code == 200 and r.json()["deleted_counts"]["users"] == 2, r.text)
+    r = requests.post(shim.url + f"/api/v1/test-sessions/{B}/heartbeat", timeout=10)
+    check("least-privilege role: heartbeat works", r.status_code == 200, r.text)
+    r = requests.get(shim.url + "/api/v1/test-sessions", timeout=10)
+    check("least-privilege role: the session list works", r.status_code == 200 and r.json()["sessions"], r.text)
+    r = shim.post(json={"older_than_seconds": 3600})
+    check("least-privilege role: the reaper works (B has a heartbeat now: nothing reaped)",
+          r.status_code == 200 and r.json()["reaped_sessions"] == {}, r.text)
     shim.stop()
     denied = subprocess.run(["psql", "-X", "-q", "-d", db, "-U", "tc_shim_role", "-c", "DELETE FROM users"],
                             capture_output=True, text=True)
     check("least-privilege role: a direct DELETE is refused", "permission denied" in denied.stderr, denied.stderr)
     psql(db, f"REVOKE ALL ON FUNCTION public.test_cleanup(text, boolean) FROM tc_shim_role; "
+             f"REVOKE ALL ON FUNCTION test_cleanup.reap(interval, boolean), test_cleanup.sessions(), "
+             f"test_cleanup.heartbeat(text) FROM tc_shim_role; REVOKE USAGE ON SCHEMA test_cleanup FROM tc_shim_role; "
              f"REVOKE ALL ON DATABASE {db} FROM tc_shim_role; DROP ROLE tc_shim_role")
 
 
