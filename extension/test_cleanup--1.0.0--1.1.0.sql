@@ -460,9 +460,6 @@ BEGIN
                   HINT = 'For example: SELECT test_cleanup.reap(''2 hours'');';
     END IF;
     cutoff := now() - older_than;
-    -- A heartbeat that arrives while the reaper decides waits for it to end: no session
-    -- it found dead comes back to life before it is cleaned.
-    LOCK TABLE test_cleanup.heartbeat IN SHARE ROW EXCLUSIVE MODE;
     SELECT coalesce(array_agg(s.test_session_id ORDER BY s.test_session_id)
                         FILTER (WHERE s.test_session_id IS NOT NULL
                                   AND greatest(s.last_seen, s.last_heartbeat) < cutoff), '{}'),
@@ -476,6 +473,17 @@ BEGIN
            count(*) FILTER (WHERE s.test_session_id IS NULL)
       INTO due, last_signs, unknown_age, alive, unnamed
       FROM test_cleanup.sessions() s;
+    -- The heartbeats of the sessions found dead are locked (a new beat of theirs waits for
+    -- the reaper to end) and read again: one that arrived meanwhile is a sign of life. Only
+    -- those rows: a table lock would make the reaper and a running suite's own cleanup
+    -- wait for each other.
+    PERFORM FROM test_cleanup.heartbeat h WHERE h.test_session_id = ANY (due) FOR UPDATE;
+    SELECT coalesce(array_agg(d ORDER BY d), '{}'),
+           alive + cardinality(due) - count(*)
+      INTO due, alive
+      FROM unnest(due) d
+     WHERE NOT EXISTS (SELECT FROM test_cleanup.heartbeat h
+                        WHERE h.test_session_id = d AND h.last_heartbeat >= cutoff);
     -- Always called, even for no session: the gate is checked either way.
     results := test_cleanup._clean_sessions(due, dry_run);
     SELECT jsonb_build_object(

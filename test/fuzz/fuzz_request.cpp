@@ -1,7 +1,8 @@
 // libFuzzer target for the shim's request handling: body parsing and validation, and the
 // Authorization header check. Besides "never crash", it checks the one promise that
 // matters most: a body accepted without a session must really ask for all test data
-// (blank or {}), so no malformed body can widen a cleanup.
+// (blank, {}, or only "dry_run" and "older_than_seconds", the reaper, in range), so no
+// malformed body can widen a cleanup.
 #include <cstddef>
 #include <cstdint>
 #include <cctype>
@@ -26,10 +27,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-'))
         std::abort();
   }
+  if (accepted && request.session && request.older_than_seconds) std::abort();
+  if (accepted && request.older_than_seconds &&
+      (*request.older_than_seconds < 1 || *request.older_than_seconds > shim::kMaxOlderThanSeconds))
+    std::abort();
   if (accepted && !request.session) {
     if (input.find_first_not_of(" \t\r\n") != std::string::npos) {
       const nlohmann::json document = nlohmann::json::parse(input, nullptr, false);
-      if (!document.is_object() || !document.empty()) std::abort();
+      if (!document.is_object()) std::abort();
+      for (const auto &item : document.items())
+        if (!(item.key() == "dry_run" && item.value().is_boolean()) &&
+            !(item.key() == "older_than_seconds" && item.value().is_number_unsigned()))
+          std::abort();
+      if (document.contains("older_than_seconds") != request.older_than_seconds.has_value())
+        std::abort();
+      if (document.contains("dry_run") && document["dry_run"].get<bool>() != request.dry_run)
+        std::abort();
+    } else if (request.dry_run || request.older_than_seconds) {
+      std::abort();
     }
   }
 

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""The reaper under concurrency, on a real server: a heartbeat that arrives while the
+reaper decides saves its session; the reaper and a running suite's own cleanup wait for
+each other without a deadlock; a dry run holds nothing afterwards. Ordering comes from
+pg_stat_activity (who waits for a lock), never from sleeping. Prints TAP lines.
+
+  test/reaper_test.py --dbname tc_reaper
+"""
+
+import argparse
+import sys
+
+from transient_test import Background, report, scalar, wait_behind, waits_for_lock
+import transient_test
+
+import psycopg2
+
+# Two tables joined by a link (no foreign key): a cleanup locks the dependent table.
+SCHEMA = """
+DROP SCHEMA IF EXISTS rt CASCADE;
+CREATE SCHEMA rt;
+CREATE TABLE rt.runs (id int PRIMARY KEY, meta jsonb);
+CREATE TABLE rt.steps (id int PRIMARY KEY, run_id int NOT NULL);
+DELETE FROM test_cleanup.root; DELETE FROM test_cleanup.link;
+SELECT test_cleanup.add_root('rt.runs', 'meta');
+SELECT test_cleanup.add_link('rt.steps', '{run_id}', 'rt.runs', '{id}');
+CREATE FUNCTION rt.slow() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM pg_sleep(1.5); RETURN OLD; END $$;
+"""
+
+# Sessions "dead" (rows from 2024) and "live" (a suite still running, its rows from 2024
+# too but it sends heartbeats).
+LOAD = """
+TRUNCATE rt.runs, rt.steps; DELETE FROM test_cleanup.heartbeat;
+INSERT INTO rt.runs VALUES
+    (1, '{"test_marker": "integration_test_data", "test_session_id": "dead", "test_timestamp": "2024-01-01T00:00:00"}'),
+    (2, '{"test_marker": "integration_test_data", "test_session_id": "live", "test_timestamp": "2024-01-01T00:00:00"}'),
+    (3, NULL);
+INSERT INTO rt.steps VALUES (1, 1), (2, 2), (3, 3);
+INSERT INTO test_cleanup.heartbeat VALUES ('live', now() - interval '3 hours');
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dbname", required=True)
+    args = parser.parse_args()
+
+    def connect(autocommit=True):
+        conn = psycopg2.connect(dbname=args.dbname)
+        conn.autocommit = autocommit
+        return conn
+
+    observer = connect()
+    with observer.cursor() as cur:
+        cur.execute(SCHEMA)
+
+    def fresh():
+        with observer.cursor() as cur:
+            cur.execute(LOAD)
+
+    def runs():
+        return scalar(observer, "SELECT string_agg(id::text, ',' ORDER BY id) FROM rt.runs")
+
+    # 1. "live" beats while the reaper decides: its beat is not committed when the reaper
+    #    reads the sessions (so it looks dead), and commits while the reaper waits for the
+    #    heartbeat's row. The reaper then sees the beat and leaves "live" alone.
+    fresh()
+    beater, reaper = connect(autocommit=False), connect()
+    with beater.cursor() as cur:
+        cur.execute("SELECT test_cleanup.heartbeat('live')")
+    reap = Background(reaper, ["SELECT test_cleanup.reap('1 hour')"])
+    waited = wait_behind(observer, reap, reaper, beater)
+    reaped = sorted((reap.result or {}).get("reaped_sessions", {}))
+    report(waited and reap.error is None and reaped == ["dead"] and reap.result["skipped_alive"] == 1
+           and runs() == "2,3",
+           "a heartbeat that commits while the reaper decides saves its session",
+           f"waited {waited}, error {reap.error}, result {reap.result}, runs {runs()}")
+
+    # 2. A running suite (heartbeat just now) cleans its own session ("live") while the
+    #    reaper cleans "dead":
+    #    the suite's cleanup holds the link's table (a slow trigger keeps it busy) and then
+    #    ends its heartbeat; the reaper waits for the table. Neither waits for the other
+    #    in a cycle: both succeed.
+    fresh()
+    with observer.cursor() as cur:
+        cur.execute("UPDATE test_cleanup.heartbeat SET last_heartbeat = now() WHERE test_session_id = 'live'")
+        cur.execute("CREATE TRIGGER slow BEFORE DELETE ON rt.steps FOR EACH ROW EXECUTE FUNCTION rt.slow()")
+    suite, reaper = connect(), connect()
+    own = Background(suite, ["SELECT test_cleanup('live')"])
+    own.start()
+    in_trigger = transient_test.wait_until(
+        observer, "SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()")
+    reap = Background(reaper, ["SELECT test_cleanup.reap('1 hour')"])
+    reap.start()
+    reaper_waited = waits_for_lock(observer, reaper.get_backend_pid())
+    own.join(30)
+    reap.join(30)
+    report(in_trigger and reaper_waited and own.error is None and reap.error is None
+           and sorted(reap.result["reaped_sessions"]) == ["dead"] and runs() == "3",
+           "the reaper and a suite's own cleanup wait for each other without a deadlock",
+           f"in trigger {in_trigger}, reaper waited {reaper_waited}, suite error {own.error}, "
+           f"reaper error {reap.error}, result {reap.result}, runs {runs()}")
+    with observer.cursor() as cur:
+        cur.execute("DROP TRIGGER slow ON rt.steps")
+
+    # 3. A dry run releases what it locked: a writer to the link's table does not wait for
+    #    the transaction that ran it.
+    fresh()
+    dry, writer = connect(autocommit=False), connect()
+    with dry.cursor() as cur:
+        cur.execute("SELECT test_cleanup.reap('1 hour', true)")
+        result = cur.fetchone()[0]
+    with writer.cursor() as cur:
+        cur.execute("SET lock_timeout = '2s'")
+        try:
+            cur.execute("INSERT INTO rt.steps VALUES (10, 1)")
+            blocked = None
+        except psycopg2.Error as e:
+            blocked = e.pgerror
+    dry.commit()
+    report(blocked is None and sorted(result["reaped_sessions"]) == ["dead", "live"] and runs() == "1,2,3",
+           "a dry run of the reaper holds no lock afterwards and deletes nothing",
+           f"writer blocked: {blocked}, result {result}, runs {runs()}")
+    sys.exit(1 if transient_test.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
