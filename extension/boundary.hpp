@@ -16,8 +16,9 @@
 //    C++ objects: PgError is re-thrown as the original ErrorData (SQLSTATE, DETAIL, CONTEXT
 //    preserved), anything else becomes an ERROR with its message.
 //
-// This is sound only because a caught PostgreSQL error is always re-raised: no
-// subtransaction is rolled back here, so nothing may continue after one.
+// This is sound only because a caught PostgreSQL error is always re-raised: nothing may
+// continue after one. The one subtransaction (a dry run's, entry.cpp) is rolled back in
+// the extern "C" frame, after the guarded body returned, and the error re-raised after it.
 #pragma once
 
 extern "C" {
