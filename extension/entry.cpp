@@ -12,13 +12,17 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 PG_MODULE_MAGIC;
@@ -28,6 +32,8 @@ PG_FUNCTION_INFO_V1(test_cleanup_run);
 PG_FUNCTION_INFO_V1(test_cleanup_explain);
 PG_FUNCTION_INFO_V1(test_cleanup_clean_sessions);
 PG_FUNCTION_INFO_V1(test_cleanup_require_enabled);
+PG_FUNCTION_INFO_V1(test_cleanup_marker);
+PG_FUNCTION_INFO_V1(test_cleanup_auto_tag_trigger);
 }
 
 namespace {
@@ -50,6 +56,29 @@ const config_enum_entry kTransientIndexModes[] = {
     {"1", static_cast<int>(test_cleanup::IndexMode::on), true},
     {"0", static_cast<int>(test_cleanup::IndexMode::off), true},
     {nullptr, 0, false}};
+
+// test_cleanup.session: the test session whose rows this connection writes (auto_tag()).
+// Empty (the default): none, nothing is tagged.
+char *tagging_session = nullptr;
+
+bool valid_session_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
+}
+
+// The characters and length the HTTP API accepts for a session id, so a tagged row can
+// always be cleaned over HTTP too.
+bool check_tagging_session(char **value, void **, GucSource) {
+  const char *text = *value ? *value : "";
+  const size_t length = strlen(text);
+  bool valid = length <= 128;
+  for (size_t i = 0; valid && i < length; ++i) valid = valid_session_char(text[i]);
+  if (valid) return true;
+  GUC_check_errdetail(
+      "A test session id has at most 128 of the characters A-Z a-z 0-9 _ . : -, e.g. the "
+      "value test_cleanup.new_session() returns.");
+  return false;
+}
 
 bool check_marker(char **value, void **, GucSource) {
   if (*value && (*value)[0] != '\0') return true;
@@ -203,6 +232,14 @@ void _PG_init(void) {
       "tables wait; see test_cleanup.advise_indexes() for permanent ones.",
       &transient_indexes, static_cast<int>(test_cleanup::IndexMode::automatic),
       kTransientIndexModes, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "test_cleanup.session",
+      "The test session whose rows this connection writes: tables enabled with "
+      "test_cleanup.auto_tag() mark what it inserts.",
+      "Empty by default (nothing is tagged). Any role may set it, e.g. in a connection string: "
+      "options=-c test_cleanup.session=test_session_...; tagging acts only where "
+      "test_cleanup.enabled is on.",
+      &tagging_session, "", PGC_USERSET, 0, check_tagging_session, nullptr, nullptr);
   MarkGUCPrefixReserved("test_cleanup");
   test_cleanup::register_plan_cache_callbacks();
 }
@@ -261,6 +298,50 @@ extern "C" Datum test_cleanup_clean_sessions(PG_FUNCTION_ARGS) {
 extern "C" Datum test_cleanup_require_enabled(PG_FUNCTION_ARGS) {
   require_enabled("null");
   PG_RETURN_VOID();
+}
+
+// test_cleanup._marker(): the setting test_cleanup.marker, for the SQL functions. Reading it
+// here (rather than with current_setting()) loads the module, so the value is the one
+// PostgreSQL accepted for this superuser-only setting, never an unchecked placeholder.
+extern "C" Datum test_cleanup_marker(PG_FUNCTION_ARGS) {
+  PG_RETURN_TEXT_P(cstring_to_text(cleanup_marker));
+}
+
+// The auto-tag trigger (BEFORE INSERT FOR EACH ROW, test_cleanup.auto_tag()). Without a
+// session set on the connection, or with the gate closed, it returns the row untouched
+// after two variable reads: what every insert of a production application pays. With
+// them, it hands the call (same trigger context, same arguments) to the PL/pgSQL function
+// test_cleanup._auto_tag(), which writes the metadata into the row. (A WHEN clause would
+// decide the same without a function call, but PostgreSQL prepares a trigger's WHEN
+// expression once per statement: 10 us a single-row INSERT, measured in bench/auto_tag.py.)
+extern "C" Datum test_cleanup_auto_tag_trigger(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("test_cleanup: the auto-tag function is called by its trigger only")));
+  TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+  if (!cleanup_enabled || !tagging_session || tagging_session[0] == '\0')
+    return PointerGetDatum(trigger->tg_trigtuple);
+  // Found through the catalog cache, not by name resolution: the inserting role needs no
+  // privilege on schema test_cleanup (the function is SECURITY DEFINER and reads only the row).
+  const Oid schema = get_namespace_oid("test_cleanup", true);
+  const Oid tagger =
+      OidIsValid(schema)
+          ? GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("_auto_tag"),
+                            PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema))
+          : InvalidOid;
+  if (!OidIsValid(tagger))
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                    errmsg("test_cleanup: function test_cleanup._auto_tag() is missing"),
+                    errhint("ALTER EXTENSION test_cleanup UPDATE, or reinstall the extension.")));
+  FmgrInfo flinfo;
+  fmgr_info(tagger, &flinfo);
+  LOCAL_FCINFO(call, 0);
+  InitFunctionCallInfoData(*call, &flinfo, 0, InvalidOid, fcinfo->context, nullptr);
+  const Datum row = FunctionCallInvoke(call);
+  if (call->isnull)
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("test_cleanup: test_cleanup._auto_tag() returned no row")));
+  return row;
 }
 
 // test_cleanup.explain(session): one row per step of the plan.

@@ -9,6 +9,14 @@
 
 ALTER TABLE test_cleanup.audit_log ADD COLUMN transient_indexes jsonb;
 
+-- The marker (setting test_cleanup.marker) as the C side reads it: calling into the module
+-- loads it, so a value set before it was loaded counts only if a superuser set it.
+CREATE FUNCTION test_cleanup._marker()
+RETURNS text
+AS 'MODULE_PATHNAME', 'test_cleanup_marker'
+LANGUAGE C STABLE;
+
+
 -- Fails unless tbl is an ordinary or partitioned table; returns its printable name.
 CREATE OR REPLACE FUNCTION test_cleanup._check_table(tbl regclass, role text)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -79,7 +87,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 -- Its catalog query is large and its row estimates high: JIT compiled it for ~0.9 s a call.
 SET jit = off AS $$
 DECLARE
-    marker text := coalesce(current_setting('test_cleanup.marker', true), 'integration_test_data');
+    marker text := test_cleanup._marker();
 BEGIN
     RETURN QUERY
     WITH RECURSIVE
@@ -233,7 +241,7 @@ RETURNS TABLE (test_session_id text, marked_rows jsonb, first_seen timestamptz,
                last_seen timestamptz, last_heartbeat timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
-    marker text := coalesce(current_setting('test_cleanup.marker', true), 'integration_test_data');
+    marker text := test_cleanup._marker();
     -- Per root table: (session, report key, row, timestamp text) of each marked row. Spec
     -- timestamps sort as text (only those are kept), so only min and max are parsed.
     parts text[] := '{}';
@@ -337,7 +345,7 @@ CREATE FUNCTION test_cleanup.verify(session text DEFAULT NULL)
 RETURNS TABLE (table_name text, problem text, row_count bigint, sample_keys text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
-    marker text := coalesce(current_setting('test_cleanup.marker', true), 'integration_test_data');
+    marker text := test_cleanup._marker();
     r record;
     found_rows bigint;
     keys text;
@@ -587,3 +595,114 @@ SET session_replication_role = origin
 SET jit = off;
 
 REVOKE ALL ON FUNCTION test_cleanup._clean_sessions(text[], boolean) FROM PUBLIC;
+
+--------------------------------------------------------------------------------------------
+-- Tagging what the application writes: a session id, its metadata, and a trigger that
+-- marks the rows a connection with test_cleanup.session set inserts.
+--------------------------------------------------------------------------------------------
+
+-- A new test session id in the spec's format: test_session_<unix seconds>_<8 hex>.
+CREATE FUNCTION test_cleanup.new_session()
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+RETURN 'test_session_' || floor(extract(epoch FROM clock_timestamp()))::bigint::text || '_' ||
+       left(replace(gen_random_uuid()::text, '-', ''), 8);
+COMMENT ON FUNCTION test_cleanup.new_session() IS
+    'Returns a new test session id (test_session_<unix seconds>_<8 hex>)';
+
+-- The spec's test metadata object for `session`, with the configured marker and the time
+-- now (UTC, the spec's format).
+CREATE FUNCTION test_cleanup.metadata(session text, data_type text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF session IS NULL OR session = '' THEN
+        RAISE EXCEPTION 'test_cleanup: the test session id must not be empty or NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'test_session_id', session,
+        'test_timestamp', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+        'test_marker', test_cleanup._marker(),
+        'created_by_test', true,
+        'test_data_type', data_type));
+END $$;
+COMMENT ON FUNCTION test_cleanup.metadata(text, text) IS
+    'Returns the test metadata object (spec format) that marks a row as test data of the session';
+
+-- The auto-tag trigger's body, called by the C trigger function below only when the
+-- inserting connection has test_cleanup.session set and the gate is open (otherwise an
+-- insert costs that check only). TG_ARGV: the root rule's column and path. Merges the metadata into what the row holds
+-- (creating the path's objects), leaves a row that already carries test metadata as
+-- written, and refuses a path through something that is not an object. SECURITY DEFINER
+-- so that the inserting role needs no privilege on schema test_cleanup (it reads only the
+-- new row and the settings).
+CREATE FUNCTION test_cleanup._auto_tag()
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    col constant text := TG_ARGV[0];
+    path constant text[] := TG_ARGV[1]::text[];
+    session constant text := current_setting('test_cleanup.session', true);
+    doc jsonb := to_jsonb(NEW) -> col;
+    here jsonb;
+    meta jsonb;
+BEGIN
+    here := CASE WHEN cardinality(path) = 0 THEN doc ELSE doc #> path END;
+    IF jsonb_typeof(here) = 'object' AND here ? 'test_marker' THEN
+        RETURN NEW;
+    END IF;
+    meta := test_cleanup.metadata(session, TG_TABLE_NAME::text);
+    IF doc IS NULL OR doc = 'null' THEN
+        doc := '{}';
+    END IF;
+    FOR i IN 0 .. cardinality(path) LOOP
+        here := CASE WHEN i = 0 THEN doc ELSE doc #> path[1:i] END;
+        IF here IS NULL OR here = 'null' THEN
+            doc := jsonb_set(doc, path[1:i], '{}');
+        ELSIF jsonb_typeof(here) <> 'object' THEN
+            RAISE EXCEPTION 'test_cleanup: cannot tag a row of %: %.% holds a JSON %, not an object',
+                TG_TABLE_NAME, col, array_to_string(path[1:i], '.'), jsonb_typeof(here)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Unset test_cleanup.session for this insert, or write test metadata into the row yourself.';
+        END IF;
+    END LOOP;
+    doc := CASE WHEN cardinality(path) = 0 THEN doc || meta
+                ELSE jsonb_set(doc, path, (doc #> path) || meta) END;
+    RETURN jsonb_populate_record(NEW, jsonb_build_object(col, doc));
+END $$;
+
+CREATE FUNCTION test_cleanup._auto_tag_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'test_cleanup_auto_tag_trigger'
+LANGUAGE C;
+
+-- Enables (or, with false, removes) auto-tagging of tbl's inserts at its first root rule.
+CREATE FUNCTION test_cleanup.auto_tag(tbl regclass, enabled boolean DEFAULT true)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rule record;
+BEGIN
+    PERFORM test_cleanup._check_table(tbl, 'auto-tagged');
+    IF enabled IS NULL THEN
+        RAISE EXCEPTION 'test_cleanup: enabled must be true or false'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'test_cleanup_auto_tag') THEN
+        EXECUTE format('DROP TRIGGER test_cleanup_auto_tag ON %s', tbl);
+    END IF;
+    IF NOT enabled THEN
+        RETURN;
+    END IF;
+    SELECT r.col, r.path INTO rule FROM test_cleanup.root r WHERE r.tbl = $1 ORDER BY r.root_id LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'test_cleanup: table "%" has no root rule, so there is nowhere to put test metadata', tbl
+            USING ERRCODE = 'undefined_object',
+                  HINT = format('Register one first, e.g. SELECT test_cleanup.add_root(%L, ''test_metadata'');', tbl::text);
+    END IF;
+    EXECUTE format(
+        'CREATE TRIGGER test_cleanup_auto_tag BEFORE INSERT ON %s FOR EACH ROW '
+        'EXECUTE FUNCTION test_cleanup._auto_tag_trigger(%L, %L)', tbl, rule.col, rule.path);
+END $$;
+COMMENT ON FUNCTION test_cleanup.auto_tag(regclass, boolean) IS
+    'Tags the rows a connection with test_cleanup.session set inserts into tbl (false: stop tagging)';
+
+REVOKE ALL ON FUNCTION test_cleanup.auto_tag(regclass, boolean) FROM PUBLIC;
+

@@ -40,6 +40,7 @@ Endpoints:
                               {"older_than_seconds": N} reaps every session whose last
                               sign of life is older than N seconds
   GET  /api/v1/test-sessions  the test sessions present (test_cleanup.sessions())
+  POST /api/v1/test-sessions  a new session id and its test metadata
   POST /api/v1/test-sessions/ID/heartbeat
                               a running suite says it is alive
   GET  /healthz               200 when the database answers, the extension is installed

@@ -58,6 +58,14 @@ std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error) {
                     {}, error);
 }
 
+std::optional<std::string> call_new_session(PGconn *conn, DatabaseError *error) {
+  return query_text(conn,
+                    "SELECT jsonb_build_object('test_session_id', s, 'metadata', "
+                    "test_cleanup.metadata(s))::text "
+                    "FROM test_cleanup._require_enabled(), test_cleanup.new_session() s",
+                    {}, error);
+}
+
 std::optional<std::string> call_heartbeat(PGconn *conn, const std::string &session,
                                           DatabaseError *error) {
   return query_text(conn,

@@ -21,6 +21,9 @@ std::optional<std::string> call_cleanup(PGconn *conn, const CleanupRequest &requ
 // test_cleanup.sessions() as a JSON array; refused like a cleanup where the gate is closed.
 std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error);
 
+// A new session: {"test_session_id": ..., "metadata": {...}} (new_session(), metadata()).
+std::optional<std::string> call_new_session(PGconn *conn, DatabaseError *error);
+
 // test_cleanup.heartbeat($1) as {"test_session_id": ..., "last_heartbeat": ...}.
 std::optional<std::string> call_heartbeat(PGconn *conn, const std::string &session,
                                           DatabaseError *error);

@@ -121,6 +121,11 @@ class Shim {
     });
     server.Get(kSessionsPath,
                [this](const httplib::Request &req, httplib::Response &res) { sessions(req, res); });
+    server.Post(kSessionsPath, [this](const httplib::Request &req, httplib::Response &res,
+                                      const httplib::ContentReader &read_content) {
+      std::string body;  // none is needed; read so that the connection stays usable
+      if (read_body(req, res, read_content, &body)) new_session(req, res);
+    });
     server.Post(kHeartbeatPath, [this](const httplib::Request &req, httplib::Response &res,
                                        const httplib::ContentReader &read_content) {
       std::string body;  // none is needed; read so that the connection stays usable
@@ -141,11 +146,10 @@ class Shim {
       server.Delete(path, not_allowed("POST"));
       server.Options(path, not_allowed("POST"));
     }
-    server.Post(kSessionsPath, not_allowed("GET"));
-    server.Put(kSessionsPath, not_allowed("GET"));
-    server.Patch(kSessionsPath, not_allowed("GET"));
-    server.Delete(kSessionsPath, not_allowed("GET"));
-    server.Options(kSessionsPath, not_allowed("GET"));
+    server.Put(kSessionsPath, not_allowed("GET, POST"));
+    server.Patch(kSessionsPath, not_allowed("GET, POST"));
+    server.Delete(kSessionsPath, not_allowed("GET, POST"));
+    server.Options(kSessionsPath, not_allowed("GET, POST"));
     server.Get("/healthz",
                [this](const httplib::Request &, httplib::Response &res) { health(res); });
 
@@ -241,6 +245,18 @@ class Shim {
         with_connection([&](PGconn *conn) { return call_sessions(conn, &failure); }, &failure);
     if (!result) return send_mapped(res, map_database_error(failure));
     send_json(res, 200, {{"success", true}, {"sessions", nlohmann::json::parse(*result)}});
+  }
+
+  void new_session(const httplib::Request &req, httplib::Response &res) {
+    if (!admit(req, res)) return;
+    DatabaseError failure;
+    std::optional<std::string> result =
+        with_connection([&](PGconn *conn) { return call_new_session(conn, &failure); }, &failure);
+    if (!result) return send_mapped(res, map_database_error(failure));
+    nlohmann::json body = nlohmann::json::parse(*result);
+    current_request.session = body["test_session_id"].get<std::string>();
+    body["success"] = true;
+    send_json(res, 201, body);
   }
 
   void heartbeat(const httplib::Request &req, httplib::Response &res) {

@@ -7,7 +7,7 @@ packages=(
   make g++ pkg-config
   postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-cron
   libcpp-httplib-dev nlohmann-json3-dev
-  python3 python3-requests python3-psycopg2 curl wrk
+  python3 python3-requests python3-psycopg2 python3-pytest curl wrk
   clang libclang-rt-14-dev valgrind
 )
 

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # An example integration-test harness, in the spirit of the specification's "Usage in
-# Integration Tests": it tags everything it creates with a fresh test session id (metadata
-# exactly as the spec's "Test Metadata Structure"), runs its checks, and on exit calls
-# POST /api/v1/test-cleanup for that session -- unless --keep is given.
+# Integration Tests": it asks the database for a fresh test session
+# (test_cleanup.new_session()), lets the application write through a connection that
+# carries the session (PGOPTIONS="-c test_cleanup.session=..."; the tables are enabled with
+# test_cleanup.auto_tag(), so every row it inserts is tagged, no hand-written metadata),
+# runs its checks, and on exit calls POST /api/v1/test-cleanup for that session -- unless
+# --keep is given.
 #
 #   test/run_comprehensive_tests.sh           run, then clean up (default)
 #   test/run_comprehensive_tests.sh --keep    run, keep the test data for inspection
 #
 # TEST_CLEANUP_URL is the shim's base URL (default http://127.0.0.1:8080); PG* variables
-# (and PGDATABASE) reach the application database, which has the reference schema.
+# (and PGDATABASE) reach the application database, which has the reference schema with
+# users, searchables and metrics enabled for auto-tagging.
 set -uo pipefail
 
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
 url=${TEST_CLEANUP_URL:-http://127.0.0.1:8080}
-session="test_session_$(date +%s)_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+session=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT test_cleanup.new_session()") || exit 1
 echo "test session: $session"
 
-psql_app() { psql -X -q -A -t -v ON_ERROR_STOP=1 -v session="$session" "$@"; }
+# The application's connection: every row it inserts belongs to the session.
+psql_app() {
+  PGOPTIONS="-c test_cleanup.session=$session" psql -X -q -A -t -v ON_ERROR_STOP=1 -v session="$session" "$@"
+}
 
 cleanup() {
   if $keep; then
@@ -32,24 +39,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The data a test run creates: a user, the user's searchable and a metric, all tagged.
+# What the application writes during the run (a signup: a user, the user's listing, a
+# metric), as it always does: the connection's session tags it.
 psql_app <<'SQL' >/dev/null
-SELECT jsonb_build_object(
-         'test_session_id', :'session',
-         'test_timestamp', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
-         'test_marker', 'integration_test_data',
-         'created_by_test', true) AS metadata \gset
-INSERT INTO users (id, email, test_metadata)
-     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM users), :'session' || '@example.test',
-             :'metadata'::jsonb || '{"test_data_type": "user"}')
+INSERT INTO users (id, email)
+     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM users), :'session' || '@example.test')
   RETURNING id AS user_id \gset
-INSERT INTO searchables (id, owner_id, title, payloads)
-     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM searchables), :user_id, 'harness item',
-             jsonb_build_object('public', jsonb_build_object('test_metadata',
-                 :'metadata'::jsonb || '{"test_data_type": "searchable"}')));
-INSERT INTO metrics (id, name, tags)
-     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM metrics), 'harness.metric',
-             :'metadata'::jsonb || '{"test_data_type": "metric"}');
+INSERT INTO searchables (id, owner_id, title)
+     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM searchables), :user_id, 'harness item');
+INSERT INTO metrics (id, name)
+     VALUES ((SELECT coalesce(max(id), 0) + 1 FROM metrics), 'harness.metric');
 SQL
 
 # The "tests": here, checks that the tagged data is in place.

@@ -261,11 +261,24 @@ def test_shared_database(db, shim):
         check(f"heartbeat for a bad id ({path[:40]}...): {code}", r.status_code == code
               and r.json()["success"] is False, r.text)
     for method, path, allowed in [("GET", f"/api/v1/test-sessions/{A}/heartbeat", "POST"),
-                                  ("POST", "/api/v1/test-sessions", "GET"),
-                                  ("DELETE", "/api/v1/test-sessions", "GET")]:
+                                  ("PUT", "/api/v1/test-sessions", "GET, POST"),
+                                  ("DELETE", "/api/v1/test-sessions", "GET, POST")]:
         r = requests.request(method, shim.url + path, timeout=10)
         check(f"{method} {path[:30]}: 405 with Allow: {allowed}",
               r.status_code == 405 and r.headers.get("Allow") == allowed, r.text)
+
+    # A new session for a harness in another language: its id and metadata.
+    r = requests.post(shim.url + "/api/v1/test-sessions", timeout=10)
+    created = r.json()
+    check("POST /api/v1/test-sessions: 201 with a new session id and its spec metadata",
+          r.status_code == 201 and created["success"] is True
+          and created["test_session_id"].startswith("test_session_")
+          and created["metadata"]["test_session_id"] == created["test_session_id"]
+          and created["metadata"]["test_marker"] == "integration_test_data"
+          and created["metadata"]["created_by_test"] is True, r.text)
+    r2 = requests.post(shim.url + "/api/v1/test-sessions", timeout=10)
+    check("POST /api/v1/test-sessions twice: two different sessions",
+          r2.status_code == 201 and r2.json()["test_session_id"] != created["test_session_id"], r2.text)
 
     # The reaper: B's rows are from 2024 and it has no heartbeat; A beat just now.
     before = snapshot(db)
@@ -410,6 +423,7 @@ def test_database_errors(db, shim):
           health.status_code == 503 and "test_cleanup.enabled" in health.json()["reason"], health.text)
     check("database gate off: nothing deleted", psql(closed, "SELECT count(*) FROM users") == "9")
     for name, r in [("reaper", closed_shim.post(json={"older_than_seconds": 60})),
+                    ("new session", requests.post(closed_shim.url + "/api/v1/test-sessions", timeout=10)),
                     ("GET test-sessions", requests.get(closed_shim.url + "/api/v1/test-sessions", timeout=10)),
                     ("heartbeat", requests.post(closed_shim.url + f"/api/v1/test-sessions/{A}/heartbeat",
                                                 timeout=10))]:
@@ -462,7 +476,8 @@ def test_restart(db, shim):
 def test_harness(db, shim):
     harness = os.path.join(REPO, "test", "run_comprehensive_tests.sh")
     env = dict(os.environ, PGDATABASE=db, TEST_CLEANUP_URL=shim.url)
-    psql(db, "SELECT reference_data_load()")
+    psql(db, "SELECT reference_data_load(); "
+             "SELECT test_cleanup.auto_tag(t) FROM unnest('{users,searchables,metrics}'::regclass[]) t")
     kept = subprocess.run(["bash", harness, "--keep"], env=env, capture_output=True, text=True, timeout=60)
     check("run_comprehensive_tests.sh --keep: passes and keeps its data",
           kept.returncode == 0 and psql(db, "SELECT count(*) FROM users WHERE email LIKE 'test_session_%'") == "1",
@@ -472,6 +487,7 @@ def test_harness(db, shim):
           cleaned.returncode == 0 and "HTTP 200" in cleaned.stdout
           and psql(db, "SELECT count(*) FROM users WHERE email LIKE 'test_session_%'") == "1",
           cleaned.stdout + cleaned.stderr)
+    psql(db, "SELECT test_cleanup.auto_tag(t, false) FROM unnest('{users,searchables,metrics}'::regclass[]) t")
 
 
 def test_token_and_rate_limit(db):
@@ -524,6 +540,8 @@ def test_least_privilege(db):
           r.status_code == 200 and r.json()["deleted_counts"]["users"] == 2, r.text)
     r = requests.post(shim.url + f"/api/v1/test-sessions/{B}/heartbeat", timeout=10)
     check("least-privilege role: heartbeat works", r.status_code == 200, r.text)
+    r = requests.post(shim.url + "/api/v1/test-sessions", timeout=10)
+    check("least-privilege role: a new session works", r.status_code == 201, r.text)
     r = requests.get(shim.url + "/api/v1/test-sessions", timeout=10)
     check("least-privilege role: the session list works", r.status_code == 200 and r.json()["sessions"], r.text)
     r = shim.post(json={"older_than_seconds": 3600})

@@ -10,6 +10,16 @@ else
   not_ok "benchmark smoke: the variants disagree or the run failed"
   tail -30 "$TC_REPO/.tmp/bench-smoke.log"
 fi
+# auto_tag's insert benchmark, tiny: it runs, and every row inserted with the session set
+# was tagged.
+tag_log=$TC_REPO/.tmp/bench-auto-tag.log
+if /usr/bin/python3 bench/auto_tag.py --dbname tc_bench_auto_tag --rows 1000 --seconds 1 --runs 1 >"$tag_log" 2>&1 &&
+   grep -Eq 'carrying the session: ([0-9]+) of \1$' "$tag_log"; then
+  ok "auto_tag benchmark smoke: it runs, and every row inserted with a session set is tagged"
+else
+  not_ok "auto_tag benchmark smoke"
+  tail -20 "$tag_log"
+fi
 for db in $(psql -X -A -t -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'bench\_1000\_%'"); do
   dropdb "$db"
 done
