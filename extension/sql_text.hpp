@@ -12,8 +12,10 @@
 
 namespace test_cleanup::sql {
 
-// First key of the advisory locks a cleanup takes (the second is the session's hash).
-inline const std::string kLockSpace = "1952671092";  // 'test' in ASCII, as int4
+// First key of the advisory locks a cleanup takes (the second is 0, or the session's hash):
+// 0x74636574, the bytes "tcet" (a constant since 1.0.0; another application's advisory
+// locks with this first key would wait for cleanups, and they for it).
+inline const std::string kLockSpace = "1952671092";
 inline const std::string kEquals = "OPERATOR(pg_catalog.=)";
 
 // `alias.a, alias.b`

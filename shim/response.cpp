@@ -38,45 +38,56 @@ nlohmann::json error_body(const std::string &message, const std::string &code,
 
 namespace {
 
-bool starts_with(const std::string &text, const char *prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
+// PostgreSQL's error as an HTTP answer, PostgREST-style: by exact SQLSTATE first, then by
+// its class (first two characters). 503 means "try again" and is kept for what passes:
+// no server, a busy or restarting one, a lock or deadlock. What retrying cannot fix (the
+// extension or its functions missing) is a 500 that says so.
+struct Mapping {
+  const char *sqlstate;  // five characters, or a two-character class
+  int status;
+  const char *message;
+};
 
-int status_for(const std::string &sqlstate) {
-  if (sqlstate.empty()) return 503;                            // no server to talk to
-  if (sqlstate == "42501") return 403;                         // the gate is closed / no privilege
-  if (sqlstate == "TCP01") return 409;                         // a protected table would lose rows
-  if (sqlstate == "57014") return 504;                         // statement_timeout (or a cancel)
-  if (sqlstate == "55P03") return 503;                         // lock_timeout
-  if (sqlstate == "40P01" || sqlstate == "40001") return 503;  // deadlock / serialization: retry
-  if (starts_with(sqlstate, "08") || starts_with(sqlstate, "53") || starts_with(sqlstate, "57P"))
-    return 503;                                                // connection, resources, shutdown
-  if (sqlstate == "42883" || sqlstate == "3F000") return 503;  // extension not installed
-  return 500;
-}
+const char *const kFailed = "Cleanup failed, nothing was deleted";
+const char *const kBusy = "The database is unavailable or busy; nothing was deleted, try again";
+const char *const kMissing =
+    "test_cleanup is not installed in this database, or the shim's role cannot reach it; "
+    "nothing was deleted (retrying will not help)";
 
-const char *message_for(int status) {
-  switch (status) {
-    case 403:
-      return "Test data cleanup is disabled in this database; nothing was deleted";
-    case 409:
-      return "The cleanup would delete rows of a protected table; nothing was deleted";
-    case 503:
-      return "The database is unavailable or busy; nothing was deleted, try again";
-    case 504:
-      return "The cleanup took too long and was cancelled; nothing was deleted";
-    default:
-      return "Cleanup failed, nothing was deleted";
-  }
+const Mapping kMappings[] = {
+    {"", 503, kBusy},  // no server to talk to
+    {"42501", 403, "Test data cleanup is disabled in this database; nothing was deleted"},
+    {"TCP01", 409, "The cleanup would delete rows of a protected table; nothing was deleted"},
+    {"57014", 504, "The cleanup took too long and was cancelled; nothing was deleted"},
+    {"55P03", 503, kBusy},     // lock_timeout
+    {"40P01", 503, kBusy},     // deadlock
+    {"40001", 503, kBusy},     // serialization failure
+    {"42883", 500, kMissing},  // undefined function
+    {"3F000", 500, kMissing},  // invalid schema name
+    {"42P01", 500, kMissing},  // undefined table
+    {"08", 503, kBusy},        // connection exception
+    {"53", 503, kBusy},        // insufficient resources
+    {"57P", 503, kBusy},       // operator intervention: shutdown, crash recovery
+};
+
+const Mapping &mapping_for(const std::string &sqlstate) {
+  for (const Mapping &m : kMappings)
+    if (sqlstate == m.sqlstate) return m;
+  for (const Mapping &m : kMappings)
+    if (std::string(m.sqlstate).size() < 5 && !std::string(m.sqlstate).empty() &&
+        sqlstate.rfind(m.sqlstate, 0) == 0)
+      return m;
+  static const Mapping other{"", 500, kFailed};
+  return other;
 }
 
 }  // namespace
 
 MappedError map_database_error(const DatabaseError &error) {
-  const int status = status_for(error.sqlstate);
-  return {status, error_body(message_for(status),
-                             error.sqlstate.empty() ? "connection_failed" : error.sqlstate,
-                             error.detail, error.message, error.hint)};
+  const Mapping &mapping = mapping_for(error.sqlstate);
+  return {mapping.status,
+          error_body(mapping.message, error.sqlstate.empty() ? "connection_failed" : error.sqlstate,
+                     error.detail, error.message, error.hint)};
 }
 
 }  // namespace shim

@@ -8,7 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-cron
   libcpp-httplib-dev nlohmann-json3-dev
   python3 python3-requests python3-psycopg2 python3-pytest curl wrk
-  clang libclang-rt-14-dev valgrind
+  clang libclang-rt-14-dev clang-format valgrind
 )
 
 missing=()

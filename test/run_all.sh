@@ -8,6 +8,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 bash test/install_deps.sh || exit 1
+# The tests build with warnings as errors (a user's build is not stopped by them).
+export WERROR=-Werror
 make -s all >/dev/null || exit 1
 make -s install >/dev/null || exit 1
 

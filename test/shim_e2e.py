@@ -434,6 +434,20 @@ def test_database_errors(db, shim):
     closed_shim.stop()
     psql("postgres", f"DROP DATABASE {closed}")
 
+    # No extension at all: retrying will not install it, so not a 503 "try again".
+    bare = db + "_bare"
+    subprocess.run(["dropdb", "--if-exists", bare], capture_output=True)
+    subprocess.run(["createdb", bare], check=True)
+    bare_shim = Shim(bare)
+    r = bare_shim.post(json={"test_session_id": A})
+    check("extension not installed: 500 with SQLSTATE 42883 and a message that says so (not 503)",
+          r.status_code == 500 and r.json()["error"]["code"] == "42883"
+          and "not installed" in r.json()["message"], r.text)
+    r = requests.get(bare_shim.url + "/api/v1/test-sessions", timeout=10)
+    check("extension not installed: the session list is 500 too", r.status_code == 500, r.text)
+    bare_shim.stop()
+    psql("postgres", f"DROP DATABASE {bare}")
+
 
 def test_concurrency(db, shim):
     psql(db, "SELECT reference_data_load()")
