@@ -62,6 +62,15 @@ extension/test_cleanup--$(EXTVERSION).sql: extension/test_cleanup.sql test_clean
 
 $(OBJS): $(wildcard extension/*.hpp)
 
+# The planner is pure C++: model, plan and SQL text must build without PostgreSQL's headers
+# (they hold no ereport and no longjmp can cross them). Checked by compiling them without
+# the server include path: an include of a PostgreSQL header stops the build here.
+PURE_SOURCES = extension/plan.cpp extension/sql_text.cpp
+extension/.pure-checked: $(PURE_SOURCES) extension/plan.hpp extension/sql_text.hpp \
+                         extension/model.hpp extension/errors.hpp
+	$(CXX) -std=c++17 -fsyntax-only -Wall -Wextra $(WERROR) $(PURE_SOURCES) && touch $@
+all: extension/.pure-checked
+
 # The HTTP shim: a plain C++ program, built next to the extension.
 SHIM_SOURCES = $(sort $(wildcard shim/*.cpp))
 SHIM_FLAGS   = -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -pthread \
@@ -83,7 +92,7 @@ test/fuzz/fuzz_request: $(FUZZ_SOURCES) $(wildcard shim/*.hpp)
 sanitizers: shim/test_cleanup_shim_asan test/fuzz/fuzz_request
 .PHONY: sanitizers
 
-EXTRA_CLEAN = shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
+EXTRA_CLEAN = extension/.pure-checked shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
               results regression.diffs regression.out
 
 endif
