@@ -630,11 +630,12 @@ COMMENT ON FUNCTION test_cleanup.metadata(text, text) IS
 
 -- The auto-tag trigger's body, called by the C trigger function below only when the
 -- inserting connection has test_cleanup.session set and the gate is open (otherwise an
--- insert costs that check only). TG_ARGV: the root rule's column and path. Merges the metadata into what the row holds
--- (creating the path's objects), leaves a row that already carries test metadata as
--- written, and refuses a path through something that is not an object. SECURITY DEFINER
--- so that the inserting role needs no privilege on schema test_cleanup (it reads only the
--- new row and the settings).
+-- insert costs that check only). TG_ARGV: the root rule's column and path. Merges the
+-- metadata into what the row holds (creating the path's objects), leaves a row that
+-- already carries test metadata as written, and refuses a path through something that is
+-- not an object. SECURITY DEFINER so that the inserting role needs no privilege on schema
+-- test_cleanup (it reads only the new row and the settings); the C function calls it
+-- without a privilege check, so no one else needs EXECUTE.
 CREATE FUNCTION test_cleanup._auto_tag()
 RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -705,4 +706,5 @@ COMMENT ON FUNCTION test_cleanup.auto_tag(regclass, boolean) IS
     'Tags the rows a connection with test_cleanup.session set inserts into tbl (false: stop tagging)';
 
 REVOKE ALL ON FUNCTION test_cleanup.auto_tag(regclass, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION test_cleanup._auto_tag() FROM PUBLIC;
 
