@@ -34,18 +34,26 @@ kill -TERM $server 2>/dev/null
 pkill -TERM -f "postgres -D $dir/data" 2>/dev/null
 sleep 5
 # Our frames: symbols in namespace test_cleanup, the entry points, or the library itself.
-# A report counts when its stack has one of them, unless it faults inside the dynamic
-# loader (the known strncmp over-read of ld.so's is_dst): a statement the extension runs
-# can make PostgreSQL dlopen a library (plpgsql for a user trigger) below our frames.
-ours_pattern='test_cleanup::|test_cleanup_run|test_cleanup_explain|test_cleanup\.so'
+# A report counts when its stack has one of them, unless it is one of two known false
+# positives below our frames: a fault inside the dynamic loader (the strncmp over-read of
+# ld.so's is_dst; a statement the extension runs can make PostgreSQL dlopen a library,
+# plpgsql for a user trigger or llvmjit), or PostgreSQL's regex cache moving its entries
+# (RE_compile_and_cache calls memmove, which glibc's fortified build routes through
+# __memcpy_chk, so valgrind reports an "overlap in memcpy_chk"; the catalog query's
+# regexp_replace gets there once a backend has used more than 32 regular expressions).
+ours_pattern='test_cleanup::|test_cleanup_run|test_cleanup_explain|test_cleanup_auto_tag|test_cleanup\.so'
 count_ours() {
   awk -v ours="$ours_pattern" '
-    /^==[0-9]+== [A-Z]/ { if (report && mine && !loader) n++; report = 1; mine = 0; loader = 0; next }
+    /^==[0-9]+== [A-Z]/ {
+      if (report && mine && !known) n++
+      report = 1; mine = 0; known = 0; overlap = ($0 ~ /overlap in memcpy_chk/); next
+    }
     /^==[0-9]+==    (at|by) / {
-      if ($0 ~ /\((dl-load|dl-open|dl-deps)\.c:/) loader = 1
+      if ($0 ~ /\((dl-load|dl-open|dl-deps)\.c:/) known = 1
+      if (overlap && $0 ~ /RE_compile_and_cache/) known = 1
       if ($0 ~ ours) mine = 1
     }
-    END { if (report && mine && !loader) n++; print n + 0 }' "$@"
+    END { if (report && mine && !known) n++; print n + 0 }' "$@"
 }
 ours=$(cat "$dir"/vg.*.log 2>/dev/null | count_ours)
 others=$(cat "$dir"/vg.*.log 2>/dev/null | grep -cE '^==[0-9]+== (Invalid|Syscall param|Conditional jump|Use of uninit|Mismatched)')
