@@ -108,7 +108,10 @@ SELECT t.oid::int8, c.oid IS NULL,
                   AND g.tgtype::int & 11 = 11),
        EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
                   AND g.tgtype::int & 9 = 9),
-       EXISTS (SELECT 1 FROM protected p WHERE p.tbl = t.oid)
+       -- protected itself, or a partition of a protected table (pg_partition_ancestors
+       -- lists nothing for a table that is neither partition nor partitioned)
+       EXISTS (SELECT 1 FROM protected p
+                WHERE p.tbl = t.oid OR p.tbl IN (SELECT pg_partition_ancestors(t.oid)))
   FROM tables t
   LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace

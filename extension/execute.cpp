@@ -633,8 +633,8 @@ class Cleanup {
                         "stage \"protect\" on " +
                         table.display_name + "; nothing was deleted.",
                     "Find what links them to the test data with test_cleanup.explain(); "
-                    "test_cleanup.unprotect('" +
-                        table.display_name + "') lifts the protection.");
+                    "test_cleanup.unprotect() of the table (or of its partitioned table, see "
+                    "test_cleanup.protected) lifts the protection.");
   }
 
   void write_audit_row(const std::string &deleted, const std::string &collateral,

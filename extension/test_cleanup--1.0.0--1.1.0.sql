@@ -301,6 +301,15 @@ CREATE FUNCTION test_cleanup.protect(tbl regclass)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM test_cleanup._check_table(tbl, 'protected');
+    -- A cleanup deletes a partition's rows through its partitioned table (and a partition
+    -- of a protected table is protected with it): a protected partition would be a promise
+    -- the plan does not see.
+    IF (SELECT c.relispartition FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'test_cleanup: "%" is a partition; protect its partitioned table "%" instead',
+            tbl, pg_partition_root(tbl)
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Protection applies to a partitioned table as a whole, partitions included.';
+    END IF;
     INSERT INTO test_cleanup.protected (tbl) VALUES ($1) ON CONFLICT ON CONSTRAINT protected_pkey DO NOTHING;
     RETURN FOUND;
 END $$;

@@ -80,9 +80,23 @@ SELECT test_cleanup.unprotect('user_balances') AS was, test_cleanup.unprotect('i
 SELECT test_cleanup.protect('users');
 SELECT test_cleanup('test_session_1640995200_abc12345') -> 'deleted_counts' -> 'users' AS users;
 SELECT test_cleanup.unprotect('users');
--- Only tables can be protected.
+-- Only tables can be protected, and a partitioned table as a whole.
 SELECT test_cleanup.protect('reference_rows');
 SELECT test_cleanup.protect(NULL);
+SELECT reference_data_load();
+CREATE TABLE sd_events (id int, user_id bigint, PRIMARY KEY (id, user_id)) PARTITION BY RANGE (id);
+CREATE TABLE sd_events_0 PARTITION OF sd_events FOR VALUES FROM (0) TO (10);
+CREATE TABLE sd_events_1 PARTITION OF sd_events FOR VALUES FROM (10) TO (100);
+SELECT test_cleanup.protect('sd_events_1');
+-- A partition that a foreign key names is a plan table of its own: protecting its
+-- partitioned table protects it too.
+ALTER TABLE sd_events_1 ADD CONSTRAINT sd_events_1_user FOREIGN KEY (user_id) REFERENCES users ON DELETE CASCADE;
+INSERT INTO sd_events VALUES (11, 101), (12, 102), (3, 1);
+SELECT test_cleanup.protect('sd_events');
+SELECT test_cleanup('test_session_1640995200_abc12345');
+SELECT count(*) AS events_left FROM sd_events;
+SELECT test_cleanup.unprotect('sd_events');
+DROP TABLE sd_events;
 -- The refusal has its own SQLSTATE, for clients (the HTTP shim answers 409).
 SELECT reference_data_load();
 SELECT test_cleanup.protect('invoices');
