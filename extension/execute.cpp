@@ -239,8 +239,11 @@ class Cleanup {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     const std::string deleted_text = deleted.dump(), collateral_text = collateral.dump();
-    write_audit_row(deleted_text, collateral_text, duration_ms);
-    end_heartbeat();
+    // A dry run's rollback would remove both; not writing them spares the audit sequence.
+    if (!request_.dry_run) {
+      write_audit_row(deleted_text, collateral_text, duration_ms);
+      end_heartbeat();
+    }
     spi_.finish();
     log_success(deleted_text, collateral_text, duration_ms);
     report_indexes();

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "auth.hpp"
@@ -139,17 +140,15 @@ class Shim {
                              "method_not_allowed"));
       };
     };
-    for (const char *path : {kCleanupPath, kHeartbeatPath}) {
-      server.Get(path, not_allowed("POST"));
-      server.Put(path, not_allowed("POST"));
-      server.Patch(path, not_allowed("POST"));
-      server.Delete(path, not_allowed("POST"));
-      server.Options(path, not_allowed("POST"));
+    const std::pair<const char *, const char *> allowed_methods[] = {
+        {kCleanupPath, "POST"}, {kHeartbeatPath, "POST"}, {kSessionsPath, "GET, POST"}};
+    for (const auto &[path, allowed] : allowed_methods) {
+      if (std::string(allowed) == "POST") server.Get(path, not_allowed(allowed));
+      server.Put(path, not_allowed(allowed));
+      server.Patch(path, not_allowed(allowed));
+      server.Delete(path, not_allowed(allowed));
+      server.Options(path, not_allowed(allowed));
     }
-    server.Put(kSessionsPath, not_allowed("GET, POST"));
-    server.Patch(kSessionsPath, not_allowed("GET, POST"));
-    server.Delete(kSessionsPath, not_allowed("GET, POST"));
-    server.Options(kSessionsPath, not_allowed("GET, POST"));
     server.Get("/healthz",
                [this](const httplib::Request &, httplib::Response &res) { health(res); });
 

@@ -7,10 +7,9 @@ pg_stat_activity (who waits for a lock), never from sleeping. Prints TAP lines.
   test/reaper_test.py --dbname tc_reaper
 """
 
-import argparse
 import sys
 
-from transient_test import Background, report, scalar, wait_behind, waits_for_lock
+from transient_test import Background, report, scalar, setup, wait_behind, waits_for_lock
 import transient_test
 
 import psycopg2
@@ -42,22 +41,7 @@ INSERT INTO test_cleanup.heartbeat VALUES ('live', now() - interval '3 hours');
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dbname", required=True)
-    args = parser.parse_args()
-
-    def connect(autocommit=True):
-        conn = psycopg2.connect(dbname=args.dbname)
-        conn.autocommit = autocommit
-        return conn
-
-    observer = connect()
-    with observer.cursor() as cur:
-        cur.execute(SCHEMA)
-
-    def fresh():
-        with observer.cursor() as cur:
-            cur.execute(LOAD)
+    connect, observer, fresh = setup(SCHEMA, LOAD)
 
     def runs():
         return scalar(observer, "SELECT string_agg(id::text, ',' ORDER BY id) FROM rt.runs")

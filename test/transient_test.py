@@ -76,6 +76,29 @@ def wait_behind(observer, thread, waiter, holder):
     return waited
 
 
+def setup(schema, load):
+    """The command line's database: a connect(autocommit=True) function, an observer
+    connection on which `schema` has run, and fresh() that runs `load` on it."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dbname", required=True)
+    dbname = parser.parse_args().dbname
+
+    def connect(autocommit=True):
+        conn = psycopg2.connect(dbname=dbname)
+        conn.autocommit = autocommit
+        return conn
+
+    observer = connect()
+    with observer.cursor() as cur:
+        cur.execute(schema)
+
+    def fresh():
+        with observer.cursor() as cur:
+            cur.execute(load)
+
+    return connect, observer, fresh
+
+
 class Background(threading.Thread):
     """Runs statements on its own connection; keeps the error, if any."""
 
@@ -95,22 +118,7 @@ class Background(threading.Thread):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dbname", required=True)
-    args = parser.parse_args()
-
-    def connect(autocommit=True):
-        conn = psycopg2.connect(dbname=args.dbname)
-        conn.autocommit = autocommit
-        return conn
-
-    observer = connect()
-    with observer.cursor() as cur:
-        cur.execute(SCHEMA)
-
-    def fresh():
-        with observer.cursor() as cur:
-            cur.execute(LOAD)
+    connect, observer, fresh = setup(SCHEMA, LOAD)
 
     # 1. The cleanup first: a writer to an indexed table waits until it commits (the DROP
     #    INDEX holds the table until then), then succeeds.
