@@ -11,14 +11,21 @@
 //    pg_call must itself hold nothing with a destructor and must not throw.
 //
 //  * C++ -> PostgreSQL: every SQL-callable function runs its C++ body through
-//    run_guarded(), which catches everything, records it in a plain Failure, and returns.
-//    The extern "C" caller then raises it with raise_failure() from a frame that holds no
-//    C++ objects: PgError is re-thrown as the original ErrorData (SQLSTATE, DETAIL, CONTEXT
-//    preserved), anything else becomes an ERROR with its message.
+//    call_guarded(), which catches everything (run_guarded() records it in a plain
+//    Failure) and raises it with raise_failure() from its own frame, which holds nothing
+//    with a destructor: PgError is re-thrown as the original ErrorData (SQLSTATE, DETAIL,
+//    CONTEXT preserved), anything else becomes an ERROR with its message. The closures it
+//    gets must be trivially destructible too; the build checks that (static_assert).
+//
+//  * A body must leave PostgreSQL's error handling as it found it: a PG_TRY left by a
+//    return or a throw, or an error context callback pushed and not popped, would leave
+//    the next ereport() jumping into a dead frame. run_guarded() compares both stacks
+//    before and after the body; on a difference it restores them and fails the call.
 //
 // This is sound only because a caught PostgreSQL error is always re-raised: nothing may
-// continue after one. The one subtransaction (a dry run's, entry.cpp) is rolled back in
-// the extern "C" frame, after the guarded body returned, and the error re-raised after it.
+// continue after one. The one subtransaction (a dry run's, entry.cpp) is rolled back by
+// call_guarded()'s failure handler, after the guarded body returned, and the error
+// re-raised after it.
 #pragma once
 
 extern "C" {
@@ -80,20 +87,58 @@ struct Failure {
   char detail[2048] = "";
   char hint[1024] = "";
 };
+static_assert(std::is_trivially_destructible_v<Failure>, "a longjmp may skip its destructor");
 
 void record_exception(Failure *failure) noexcept;  // call only inside a catch block
 
+// PostgreSQL's error handling stacks as a guarded body found them.
+struct ErrorStacks {
+  sigjmp_buf *exception_stack = PG_exception_stack;           // the innermost PG_TRY
+  ErrorContextCallback *context_stack = error_context_stack;  // the CONTEXT callbacks
+};
+
+// Fails the call (and restores the stacks) when a body left them changed.
+void check_error_stacks(const ErrorStacks &before, Failure *failure) noexcept;
+
+// Runs a C++ body and records whatever it throws, or leaves dangling, in *failure.
 template <typename Body>
 Datum run_guarded(Body &&body, Failure *failure) noexcept {
+  const ErrorStacks before;
+  Datum result = static_cast<Datum>(0);
   try {
-    return body();
+    result = body();
   } catch (...) {
     record_exception(failure);
   }
-  return static_cast<Datum>(0);
+  check_error_stacks(before, failure);
+  return result;
 }
 
 // Raises the recorded failure as a PostgreSQL ERROR. Call from a frame without C++ objects.
 [[noreturn]] void raise_failure(const Failure *failure);
+
+// The wrapper every SQL-callable function runs its C++ body through: runs `body` guarded,
+// and on a failure calls `on_failure`, which must raise it (raise_failure, by default).
+// Raising longjmps over this frame and the caller's: the closures (taken by reference) and
+// everything here must be trivially destructible, which the build checks.
+template <typename Body, typename OnFailure>
+Datum call_guarded(Body &&body, OnFailure &&on_failure) {
+  static_assert(std::is_trivially_destructible_v<std::remove_reference_t<Body>>,
+                "capture nothing with a destructor: a raised error longjmps over it");
+  static_assert(std::is_trivially_destructible_v<std::remove_reference_t<OnFailure>>,
+                "capture nothing with a destructor: a raised error longjmps over it");
+  Failure failure;
+  const Datum result = run_guarded(body, &failure);
+  if (failure.failed) {
+    on_failure(&failure);
+    raise_failure(&failure);  // in case on_failure returned
+  }
+  return result;
+}
+
+template <typename Body>
+Datum call_guarded(Body &&body) {
+  return call_guarded(body, [](const Failure *failure) { raise_failure(failure); });
+}
 
 }  // namespace test_cleanup

@@ -1,6 +1,6 @@
 // The SQL-callable functions and the settings. Kept thin: argument checks and the gate in
-// plain PostgreSQL C style, then the C++ body through run_guarded(), then any failure
-// raised from this frame, which holds no C++ objects (see boundary.hpp).
+// plain PostgreSQL C style, then the C++ body through call_guarded(), which raises any
+// failure from a frame that holds no C++ objects (see boundary.hpp).
 #include <string>
 
 #include "boundary.hpp"
@@ -186,15 +186,13 @@ Datum run_cleanup_call(const char *label, bool dry_run, bool keyed, Requests mak
     BeginInternalSubTransaction(nullptr);
     MemoryContextSwitchTo(caller_context);
   }
-  test_cleanup::Failure failure;
-  Datum result = test_cleanup::run_guarded(
+  const Datum result = test_cleanup::call_guarded(
       [&make_requests, keyed] { return test_cleanup::run_cleanups(make_requests(), keyed); },
-      &failure);
-  if (failure.failed) {
-    log_failure(label, failure);
-    if (dry_run) raise_rolled_back(&failure, caller_context, caller_owner);
-    test_cleanup::raise_failure(&failure);
-  }
+      [=](const test_cleanup::Failure *failure) {
+        log_failure(label, *failure);
+        if (dry_run) raise_rolled_back(failure, caller_context, caller_owner);
+        test_cleanup::raise_failure(failure);
+      });
   if (dry_run) {
     RollbackAndReleaseCurrentSubTransaction();
     MemoryContextSwitchTo(caller_context);
@@ -354,26 +352,21 @@ extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 
-  test_cleanup::Failure failure;
-  test_cleanup::run_guarded(
-      [session, marker, rsinfo] {
-        const test_cleanup::CleanupRequest request = make_request(session, "", marker, "", false);
-        const std::vector<test_cleanup::ExplainedStep> steps =
-            test_cleanup::explain_cleanup(request);
-        for (size_t i = 0; i < steps.size(); ++i) {
-          const test_cleanup::ExplainedStep &step = steps[i];
-          const int number = static_cast<int>(i) + 1;
-          test_cleanup::pg_call([rsinfo, number, &step] {
-            Datum values[4] = {Int32GetDatum(number), CStringGetTextDatum(step.stage.c_str()),
-                               CStringGetTextDatum(step.tables.c_str()),
-                               CStringGetTextDatum(step.sql.c_str())};
-            bool nulls[4] = {false, false, step.tables.empty(), false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-          });
-        }
-        return static_cast<Datum>(0);
-      },
-      &failure);
-  if (failure.failed) raise_failure(&failure);
+  test_cleanup::call_guarded([session, marker, rsinfo] {
+    const test_cleanup::CleanupRequest request = make_request(session, "", marker, "", false);
+    const std::vector<test_cleanup::ExplainedStep> steps = test_cleanup::explain_cleanup(request);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const test_cleanup::ExplainedStep &step = steps[i];
+      const int number = static_cast<int>(i) + 1;
+      test_cleanup::pg_call([rsinfo, number, &step] {
+        Datum values[4] = {Int32GetDatum(number), CStringGetTextDatum(step.stage.c_str()),
+                           CStringGetTextDatum(step.tables.c_str()),
+                           CStringGetTextDatum(step.sql.c_str())};
+        bool nulls[4] = {false, false, step.tables.empty(), false};
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+      });
+    }
+    return static_cast<Datum>(0);
+  });
   return static_cast<Datum>(0);
 }

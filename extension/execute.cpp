@@ -198,7 +198,7 @@ class Cleanup {
   nlohmann::json run() {
     const auto started = std::chrono::steady_clock::now();
     spi_.connect();
-    cached_ = cached_plan(spi_, Request{!request_.session, request_.skip_fk_checks});
+    cached_ = cached_plan(spi_, PlanOptions{!request_.session, request_.skip_fk_checks});
     catalog_ = cached_.catalog;
     plan_ = cached_.plan;
 
@@ -260,7 +260,7 @@ class Cleanup {
   std::vector<ExplainedStep> explain() {
     spi_.connect();
     const CachedPlan cached =
-        cached_plan(spi_, Request{!request_.session, request_.skip_fk_checks});
+        cached_plan(spi_, PlanOptions{!request_.session, request_.skip_fk_checks});
     std::vector<ExplainedStep> steps;
     const IndexMode mode = request_.transient_indexes;
     for (const Step &step : cached.plan->steps) {

@@ -115,8 +115,9 @@ struct Catalog {
   std::vector<TableId> root_tables;  // tables with at least one root rule, sorted
 };
 
-// What the caller asked for: every marked row (no session) or one test session.
-struct Request {
+// What a plan depends on besides the catalog: every marked row (no session) or one test
+// session, and the opt-in test_cleanup.skip_fk_checks. Also the plan cache's key.
+struct PlanOptions {
   bool all_sessions = true;
   // test_cleanup.skip_fk_checks: delete with PostgreSQL's foreign key triggers off, after
   // locking the tables it writes; SET NULL / SET DEFAULT are then applied by the plan.

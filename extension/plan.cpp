@@ -27,8 +27,8 @@ const char *stage_name(Stage stage) {
       return "closure";
     case Stage::cycle:
       return "cycle";
-    case Stage::triggers_off:
-      return "foreign key triggers off";
+    case Stage::skip_fk_checks:
+      return "skip_fk_checks";
     case Stage::remove:
       return "delete";
     case Stage::set_null:
@@ -146,10 +146,10 @@ class Inputs {
 
 class Planner {
  public:
-  Planner(const Catalog &catalog, const Request &request)
+  Planner(const Catalog &catalog, const PlanOptions &options)
       : catalog_(catalog),
-        by_session_(!request.all_sessions),
-        skip_fk_checks_(request.skip_fk_checks) {
+        by_session_(!options.all_sessions),
+        skip_fk_checks_(options.skip_fk_checks) {
     for (const Edge &edge : catalog_.edges) {
       edges_from_[edge.owner].push_back(&edge);
       edges_into_[edge.dependent].push_back(&edge);
@@ -178,7 +178,7 @@ class Planner {
     // PostgreSQL's foreign key triggers look up the dependents of each deleted owner row
     // (unless skip_fk_checks turns them off).
     if (skip_fk_checks_) {
-      add_triggers_off_step();
+      add_skip_fk_checks_step();
     } else {
       std::vector<const Edge *> checked;
       for (const Edge &edge : catalog_.edges)
@@ -748,10 +748,10 @@ class Planner {
 
   // With foreign key triggers off, nothing may change under the cleanup: its tables are
   // locked (see add_lock_steps).
-  void add_triggers_off_step() {
+  void add_skip_fk_checks_step() {
     // test_cleanup() has SET session_replication_role = origin: this SET LOCAL is undone
     // when it returns (and by the rollback on any error).
-    add_step(Stage::triggers_off, Result::none, {}, {},
+    add_step(Stage::skip_fk_checks, Result::none, {}, {},
              "SELECT pg_catalog.set_config('session_replication_role', 'replica', true)");
   }
 
@@ -1034,8 +1034,8 @@ class Planner {
 
 }  // namespace
 
-Plan plan_cleanup(const Catalog &catalog, const Request &request) {
-  return Planner(catalog, request).run();
+Plan plan_cleanup(const Catalog &catalog, const PlanOptions &options) {
+  return Planner(catalog, options).run();
 }
 
 }  // namespace test_cleanup

@@ -21,19 +21,19 @@ namespace test_cleanup {
 constexpr int kFirstInputParam = 3;
 
 enum class Stage {
-  lock,          // advisory lock for the session; table locks for links without foreign keys
-                 // (with skip_fk_checks, or a Citus distributed table in the plan: for every
-                 // table the cleanup writes); Citus's modify mode
-  seed,          // lock the marked roots (FOR UPDATE) and collect them
-  closure,       // grow the doomed set of a table from its owners' doomed sets
-  cycle,         // grow the doomed sets of tables that reference each other, to a fixed point
-  protect,       // a protected table's doomed rows that are not marked: refuse (or warn)
-  index,         // build the transient indexes that pay (Step::indexes), before the lookups
-  triggers_off,  // skip_fk_checks: session_replication_role = replica from here on
-  set_null,      // what ON DELETE SET NULL / SET DEFAULT does to surviving rows, done first
-  remove,        // delete the doomed rows, dependents before owners, and count them
-  verify,        // after the deletes: no doomed row may still exist
-  drop_index,    // drop the transient indexes built before
+  lock,            // advisory lock for the session; table locks for links without foreign keys
+                   // (with skip_fk_checks, or a Citus distributed table in the plan: for every
+                   // table the cleanup writes); Citus's modify mode
+  seed,            // lock the marked roots (FOR UPDATE) and collect them
+  closure,         // grow the doomed set of a table from its owners' doomed sets
+  cycle,           // grow the doomed sets of tables that reference each other, to a fixed point
+  protect,         // a protected table's doomed rows that are not marked: refuse (or warn)
+  index,           // build the transient indexes that pay (Step::indexes), before the lookups
+  skip_fk_checks,  // the opt-in: session_replication_role = replica from here on
+  set_null,        // what ON DELETE SET NULL / SET DEFAULT does to surviving rows, done first
+  remove,          // delete the doomed rows, dependents before owners, and count them
+  verify,          // after the deletes: no doomed row may still exist
+  drop_index,      // drop the transient indexes built before
 };
 
 const char *stage_name(Stage stage);
@@ -103,6 +103,6 @@ struct Plan {
 
 // Throws UserError when the rules cannot be planned (no root, a cycle through a listed
 // link, a table with ON DELETE rules on a cycle).
-Plan plan_cleanup(const Catalog &catalog, const Request &request);
+Plan plan_cleanup(const Catalog &catalog, const PlanOptions &options);
 
 }  // namespace test_cleanup

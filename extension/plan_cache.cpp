@@ -66,7 +66,7 @@ void mark_stale_syscache(Datum, int, uint32) {
 
 }  // namespace
 
-CachedPlan cached_plan(Spi &spi, const Request &request) {
+CachedPlan cached_plan(Spi &spi, const PlanOptions &options) {
   // Changes committed since this transaction last looked: their messages clear the cache.
   pg_call([] { AcceptInvalidationMessages(); });
   static KeptPlan fingerprint;
@@ -82,10 +82,10 @@ CachedPlan cached_plan(Spi &spi, const Request &request) {
     cache = std::move(fresh);
   }
   free_retired();
-  const auto key = std::make_pair(request.all_sessions, request.skip_fk_checks);
+  const auto key = std::make_pair(options.all_sessions, options.skip_fk_checks);
   auto found = cache->plans.find(key);
   if (found == cache->plans.end()) {
-    found = cache->plans.emplace(key, plan_cleanup(cache->catalog, request)).first;
+    found = cache->plans.emplace(key, plan_cleanup(cache->catalog, options)).first;
     cache->kept[key].assign(found->second.steps.size(), nullptr);
   }
   return CachedPlan{cache, &cache->catalog, &found->second, &cache->kept.at(key)};

@@ -26,9 +26,9 @@ struct CachedPlan {
   std::vector<KeptPlan> *kept = nullptr;
 };
 
-// The catalog and the plan for `request`, loaded or planned when anything they depend on
+// The catalog and the plan for `options`, loaded or planned when anything they depend on
 // changed. Throws as load_catalog and plan_cleanup do (nothing is cached then).
-CachedPlan cached_plan(Spi &spi, const Request &request);
+CachedPlan cached_plan(Spi &spi, const PlanOptions &options);
 
 // Registers the invalidation callbacks; call once, from _PG_init.
 void register_plan_cache_callbacks();

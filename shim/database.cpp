@@ -36,18 +36,18 @@ std::optional<std::string> query_text(PGconn *conn, const char *sql,
 
 }  // namespace
 
-std::optional<std::string> call_cleanup(PGconn *conn, const CleanupRequest &request,
+std::optional<std::string> call_cleanup(PGconn *conn, const CleanupBody &body,
                                         DatabaseError *error) {
-  const char *dry_run = request.dry_run ? "true" : "false";
-  if (request.older_than_seconds) {
-    const std::string seconds = std::to_string(*request.older_than_seconds);
+  const char *dry_run = body.dry_run ? "true" : "false";
+  if (body.older_than_seconds) {
+    const std::string seconds = std::to_string(*body.older_than_seconds);
     return query_text(conn,
                       "SELECT test_cleanup.reap($1::pg_catalog.int8 * interval '1 second', "
                       "$2::pg_catalog.bool)::text",
                       {seconds.c_str(), dry_run}, error);
   }
   return query_text(conn, "SELECT test_cleanup($1::pg_catalog.text, $2::pg_catalog.bool)::text",
-                    {request.session ? request.session->c_str() : nullptr, dry_run}, error);
+                    {body.session ? body.session->c_str() : nullptr, dry_run}, error);
 }
 
 std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error) {

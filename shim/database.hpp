@@ -15,7 +15,7 @@ namespace shim {
 // parameters, never in the SQL text. On failure the result is empty and *error filled.
 
 // SELECT test_cleanup($1, $2), or for older_than_seconds test_cleanup.reap(...).
-std::optional<std::string> call_cleanup(PGconn *conn, const CleanupRequest &request,
+std::optional<std::string> call_cleanup(PGconn *conn, const CleanupBody &body,
                                         DatabaseError *error);
 
 // test_cleanup.sessions() as a JSON array; refused like a cleanup where the gate is closed.

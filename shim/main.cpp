@@ -278,20 +278,20 @@ class Shim {
 
   void cleanup(const httplib::Request &req, const std::string &body, httplib::Response &res) {
     if (!admit(req, res)) return;
-    CleanupRequest request;
+    CleanupBody parsed;
     RequestError invalid;
-    if (!parse_cleanup_request(body, &request, &invalid))
+    if (!parse_cleanup_body(body, &parsed, &invalid))
       return send_json(
           res, 400,
           error_body("Invalid request; nothing was deleted", invalid.code, invalid.message));
-    current_request.session = request.session;
+    current_request.session = parsed.session;
 
     DatabaseError failure;
     std::optional<std::string> result = with_connection(
-        [&](PGconn *conn) { return call_cleanup(conn, request, &failure); }, &failure);
+        [&](PGconn *conn) { return call_cleanup(conn, parsed, &failure); }, &failure);
     if (!result) return send_mapped(res, map_database_error(failure));
 
-    const nlohmann::json response = success_body(request.session, nlohmann::json::parse(*result));
+    const nlohmann::json response = success_body(parsed.session, nlohmann::json::parse(*result));
     current_request.deleted_counts = response["deleted_counts"];
     send_json(res, 200, response);
   }

@@ -39,9 +39,9 @@ bool valid_session_id(const std::string &value, RequestError *error) {
   return true;
 }
 
-bool parse_cleanup_request(const std::string &body, CleanupRequest *request, RequestError *error) {
-  *request = CleanupRequest{};
-  if (is_blank(body)) return true;
+bool parse_cleanup_body(const std::string &text, CleanupBody *body, RequestError *error) {
+  *body = CleanupBody{};
+  if (is_blank(text)) return true;
 
   // Duplicate keys are refused: which one would win is a guess the caller should not make.
   bool duplicate_key = false;
@@ -55,7 +55,7 @@ bool parse_cleanup_request(const std::string &body, CleanupRequest *request, Req
       };
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(body, on_event);
+    document = nlohmann::json::parse(text, on_event);
   } catch (const nlohmann::json::exception &e) {
     return fail(error, "invalid_json",
                 std::string("The request body is not valid JSON: ") + e.what());
@@ -77,7 +77,7 @@ bool parse_cleanup_request(const std::string &body, CleanupRequest *request, Req
   if (document.contains("dry_run")) {
     if (!document["dry_run"].is_boolean())
       return fail(error, "invalid_dry_run", "dry_run must be true or false.");
-    request->dry_run = document["dry_run"].get<bool>();
+    body->dry_run = document["dry_run"].get<bool>();
   }
   if (document.contains("older_than_seconds")) {
     const nlohmann::json &age = document["older_than_seconds"];
@@ -88,7 +88,7 @@ bool parse_cleanup_request(const std::string &body, CleanupRequest *request, Req
       return fail(error, "invalid_older_than_seconds",
                   "older_than_seconds must be a whole number of seconds from 1 to " +
                       std::to_string(kMaxOlderThanSeconds) + ".");
-    request->older_than_seconds = age.get<std::int64_t>();
+    body->older_than_seconds = age.get<std::int64_t>();
     if (document.contains("test_session_id"))
       return fail(error, "conflicting_fields",
                   "older_than_seconds reaps every session older than that, test_session_id "
@@ -102,7 +102,7 @@ bool parse_cleanup_request(const std::string &body, CleanupRequest *request, Req
                 "test_session_id must be a string; omit it to clean all test data.");
   const std::string value = session.get<std::string>();
   if (!valid_session_id(value, error)) return false;
-  request->session = value;
+  body->session = value;
   return true;
 }
 

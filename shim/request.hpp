@@ -8,7 +8,7 @@
 
 namespace shim {
 
-struct CleanupRequest {
+struct CleanupBody {
   std::optional<std::string> session;  // empty optional: clean every session
   bool dry_run = false;                // count, delete nothing
   // The reaper: clean every session whose last sign of life is older than this (never
@@ -29,7 +29,7 @@ constexpr std::int64_t kMaxOlderThanSeconds = 100LL * 366 * 24 * 3600;
 // {"test_session_id": "..."} -> that session; "dry_run": true counts only;
 // {"older_than_seconds": N} -> the reaper. Anything else is an error: a mistyped field
 // must never widen a cleanup to all test data.
-bool parse_cleanup_request(const std::string &body, CleanupRequest *request, RequestError *error);
+bool parse_cleanup_body(const std::string &text, CleanupBody *body, RequestError *error);
 
 // A test session id as the API accepts it (in a body or a path): 1 to 128 of the
 // characters letters, digits and _ . : -.

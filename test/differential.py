@@ -28,7 +28,7 @@ With --citus (on a Citus coordinator) every subject table is keyed by (tenant, i
 made a distributed table (by tenant, co-located; its foreign keys include tenant) or a
 reference table; no triggers, rules, partitions or SET NULL there (see README, Citus).
 
-  differential.py [--cases N] [--seed S] [--fast | --citus]   (defaults: 200 cases, a random seed)
+  differential.py [--cases N] [--seed S] [--skip-fk-checks | --citus]   (defaults: 200 cases, a random seed)
 
 Prints one "ok"/"not ok" line per case group and the seed to reproduce a failure.
 """
@@ -52,7 +52,7 @@ def q(name):
 class Case:
     """One random schema with data; emits DDL and DML for a given schema name."""
 
-    def __init__(self, rng, with_links, fast=False, citus=False):
+    def __init__(self, rng, with_links, skip_fk_checks=False, citus=False):
         self.rng = rng
         self.citus = citus
         self.n_tables = rng.randint(2, 6)
@@ -91,13 +91,13 @@ class Case:
         # Foreign keys whose referencing rows, when deleted, touch the referenced row. Not
         # with skip_fk_checks, which deletes with user triggers off by design.
         # On Citus: no triggers, rules or partitioned reference tables in the subject.
-        self.touching = [fk for fk in self.fks if rng.random() < 0.4 and not fast and not citus]
+        self.touching = [fk for fk in self.fks if rng.random() < 0.4 and not skip_fk_checks and not citus]
         # Hash-partitioned tables (their primary keys all contain id, the partition key).
         self.partitioned = [t for t in range(self.n_tables) if rng.random() < 0.25 and not citus]
-        # Tables whose deleted rows a DO ALSO rule archives (rules, too, are off in
-        # skip_fk_checks' replica mode; PostgreSQL allows no rules on partitioned tables).
+        # Tables whose deleted rows a DO ALSO rule archives (rules, too, do not fire
+        # under skip_fk_checks; PostgreSQL allows no rules on partitioned tables).
         self.archived = [t for t in range(self.n_tables)
-                         if rng.random() < 0.12 and not fast and not citus and t not in self.partitioned]
+                         if rng.random() < 0.12 and not skip_fk_checks and not citus and t not in self.partitioned]
         # Half the cases index the lists (GIN): test_cleanup then probes them per key.
         self.listed_gin = bool(self.listed) and rng.random() < 0.5
         self.rows = [self._rows(t) for t in range(self.n_tables)]
@@ -294,9 +294,9 @@ def run_oracle(cur, schema, case, session):
             changed = changed or cur.rowcount > 0
 
 
-def run_case(conn, number, seed, with_links, fast=False, citus=False, transient_indexes="auto"):
+def run_case(conn, number, seed, with_links, skip_fk_checks=False, citus=False, transient_indexes="auto"):
     rng = random.Random(seed)
-    case = Case(rng, with_links, fast, citus)
+    case = Case(rng, with_links, skip_fk_checks, citus)
     subject, oracle = f"dt subject {number}", f"dt oracle {number}"
     cur = conn.cursor()
     data = case.dml(subject)  # the same random references for both: draw them once
@@ -315,7 +315,7 @@ def run_case(conn, number, seed, with_links, fast=False, citus=False, transient_
         cur.execute("SELECT test_cleanup.add_listed_link(%s::regclass, 'id', %s::regclass, %s, '{ids}')",
                     (f"{q(subject)}.{q(case.names[dependent])}", f"{q(subject)}.{q(case.names[owner])}", name))
     session = rng.choice([SESSIONS[0], None])
-    cur.execute("SET LOCAL test_cleanup.skip_fk_checks = %s", ("on" if fast else "off",))
+    cur.execute("SET LOCAL test_cleanup.skip_fk_checks = %s", ("on" if skip_fk_checks else "off",))
     # No case indexes its foreign key columns: with "on", every lookup gets a transient index.
     cur.execute("SET LOCAL test_cleanup.transient_indexes = %s", (transient_indexes,))
     before = table_contents(cur, oracle, case)
@@ -385,7 +385,7 @@ def main():
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1 << 30))
     parser.add_argument("--dbname", default="tc_differential")
-    parser.add_argument("--fast", action="store_true", help="with test_cleanup.skip_fk_checks on")
+    parser.add_argument("--skip-fk-checks", action="store_true", help="with test_cleanup.skip_fk_checks on")
     parser.add_argument("--citus", action="store_true",
                         help="on a Citus coordinator: the subject's tables distributed or reference tables")
     parser.add_argument("--transient-indexes", default="auto", choices=("auto", "on", "off"),
@@ -405,7 +405,7 @@ def main():
     failures = 0
     for with_links in (False, True):
         label = ("foreign keys, links and listed links" if with_links else "foreign keys") + \
-            (", skip_fk_checks" if args.fast else "") + (", Citus" if args.citus else "") + \
+            (", skip_fk_checks" if args.skip_fk_checks else "") + (", Citus" if args.citus else "") + \
             (f", transient_indexes {args.transient_indexes}" if args.transient_indexes != "auto" else "")
         bad = undecided = built = 0
         for number in range(args.cases // 2):
@@ -414,7 +414,7 @@ def main():
                 conn.close()
                 conn = connect()
             try:
-                problems, case = run_case(conn, number, seed, with_links, args.fast, args.citus,
+                problems, case = run_case(conn, number, seed, with_links, args.skip_fk_checks, args.citus,
                                           args.transient_indexes)
             except Exception:
                 print(f"# case seed {seed} raised:")
