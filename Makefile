@@ -1,19 +1,28 @@
 # test_cleanup: PGXS build of the C++ extension, the HTTP shim, and the two entry points
 # (`make demo`, `make test`) that README.md documents.
 
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+# PGXS's convention: the pg_config on PATH (Debian's picks the newest server headers
+# installed), or PG_CONFIG=/path/to/pg_config for another PostgreSQL.
+PG_CONFIG ?= pg_config
 PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
+# The PostgreSQL major versions the code builds against (README and META.json say the same;
+# the tests run on 15 and 18).
+SUPPORTED_PG_MAJORS = 15 16 17 18
+PG_VERSION := $(shell $(PG_CONFIG) --version 2>/dev/null)
+PG_MAJOR := $(shell echo '$(PG_VERSION)' | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
 
 # The control file is the single source of truth for the version.
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" test_cleanup.control)
 
 .DEFAULT_GOAL := all
-.PHONY: test demo deps format format-check
+.PHONY: test demo deps format format-check dist
 
 # Both entry points install what they need first, so they work on a fresh machine where
-# PGXS (and so most of this Makefile) is not available yet.
+# PGXS (and so most of this Makefile) is not available yet. `make test PG=15` (or 18) runs
+# the suite against one PostgreSQL major version; by default it runs against each.
+PG ?= 15 18
 test:
-	bash test/run_all.sh
+	PG='$(PG)' bash test/run_all.sh
 demo:
 	bash test/demo.sh
 deps:
@@ -21,15 +30,34 @@ deps:
 format:
 	clang-format -i $(FORMATTED)
 # The C++ sources clang-format keeps (test/t_format.sh checks them).
-FORMATTED = $(wildcard extension/*.cpp extension/*.hpp shim/*.cpp shim/*.hpp)
+FORMATTED = $(wildcard extension/*.cpp extension/*.hpp shim/*.cpp shim/*.hpp test/*/*.cpp)
 format-check:
 	clang-format --dry-run --Werror $(FORMATTED)
+
+# The PGXN release archive: exactly the committed tree (git archive of HEAD), in a directory
+# named for the version. test/t_dist.sh builds, installs and tests it from scratch.
+DIST = test_cleanup-$(EXTVERSION)
+dist:
+	git archive --format zip --prefix=$(DIST)/ --output $(DIST).zip HEAD
+	@echo "$(DIST).zip: $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', uncommitted changes left out')"
+
+# Goals that build nothing against PostgreSQL, and so need neither PGXS nor a version check.
+NON_BUILD_GOALS = test demo deps format format-check dist
+BUILD_GOALS = $(if $(MAKECMDGOALS),$(filter-out $(NON_BUILD_GOALS),$(MAKECMDGOALS)),all)
 
 ifeq ($(PGXS),)
 all install installcheck:
 	@echo "PostgreSQL server headers not found ($(PG_CONFIG)); run 'make deps' first" >&2
 	@exit 1
 else
+
+ifneq ($(BUILD_GOALS),)
+ifeq ($(filter $(PG_MAJOR),$(SUPPORTED_PG_MAJORS)),)
+$(error test_cleanup builds against PostgreSQL $(firstword $(SUPPORTED_PG_MAJORS)) to \
+  $(lastword $(SUPPORTED_PG_MAJORS)); $(PG_CONFIG) is "$(PG_VERSION)". Pass \
+  PG_CONFIG=/path/to/bin/pg_config of a supported version)
+endif
+endif
 
 EXTENSION   = test_cleanup
 MODULE_big  = test_cleanup
@@ -39,10 +67,11 @@ DATA_built  = extension/test_cleanup--$(EXTVERSION).sql
 DATA        = $(wildcard extension/test_cleanup--*--*.sql)
 DOCS        = README.md
 
-# A new regression test is a new sql/NAME.sql + expected/NAME.out pair; `setup` runs first
-# because it installs the extension and the reference schema the others load.
-REGRESS      = setup $(filter-out setup,$(sort $(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=.
+# A new regression test is a new sql/NAME.sql + expected/NAME.out pair. pg_regress creates
+# the extension; each file starts with test/regress_prelude.sql (the gate, the reference
+# schema), so any one runs alone: `make installcheck REGRESS=name`.
+REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=test_cleanup
 
 # C++17 with strict warnings for our own code; PostgreSQL's headers are system headers.
 # Warnings stop the build only where WERROR=-Werror asks (make test does): a user building
@@ -62,6 +91,13 @@ extension/test_cleanup--$(EXTVERSION).sql: extension/test_cleanup.sql test_clean
 
 $(OBJS): $(wildcard extension/*.hpp)
 
+# Objects built against another PostgreSQL are rebuilt (`make test` builds against 15, then
+# 18, in one tree): the stamp holds the version they were built for, and changes only when
+# that version does.
+BUILT_FOR = extension/.built-for
+$(shell echo '$(PG_VERSION)' | cmp -s - $(BUILT_FOR) 2>/dev/null || echo '$(PG_VERSION)' >$(BUILT_FOR))
+$(OBJS): $(BUILT_FOR)
+
 # The planner is pure C++: model, plan and SQL text must build without PostgreSQL's headers
 # (they hold no ereport and no longjmp can cross them). Checked by compiling them without
 # the server include path: an include of a PostgreSQL header stops the build here.
@@ -71,14 +107,17 @@ extension/.pure-checked: $(PURE_SOURCES) extension/plan.hpp extension/sql_text.h
 	$(CXX) -std=c++17 -fsyntax-only -Wall -Wextra $(WERROR) $(PURE_SOURCES) && touch $@
 all: extension/.pure-checked
 
-# The HTTP shim: a plain C++ program, built next to the extension.
+# The HTTP shim: a plain C++ program with its own dependencies (cpp-httplib, libpq,
+# nlohmann/json), built by `make shim`, not by `make` (which builds the extension alone,
+# as PGXN's `make && make install` expects).
 SHIM_SOURCES = $(sort $(wildcard shim/*.cpp))
 SHIM_FLAGS   = -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -pthread \
                $(shell pkg-config --cflags cpp-httplib libpq nlohmann_json)
 SHIM_LIBS    = $(shell pkg-config --libs cpp-httplib libpq nlohmann_json)
 shim/test_cleanup_shim: $(SHIM_SOURCES) $(wildcard shim/*.hpp)
 	$(CXX) $(SHIM_FLAGS) $(SHIM_EXTRA_FLAGS) -o $@ $(SHIM_SOURCES) $(SHIM_LIBS)
-all: shim/test_cleanup_shim
+shim: shim/test_cleanup_shim
+.PHONY: shim
 
 # Sanitizer builds, for the tests: the shim under ASan+UBSan (test/t_shim_sanitizers.sh)
 # and a libFuzzer target for request handling (test/t_fuzz.sh).
@@ -92,7 +131,7 @@ test/fuzz/fuzz_request: $(FUZZ_SOURCES) $(wildcard shim/*.hpp)
 sanitizers: shim/test_cleanup_shim_asan test/fuzz/fuzz_request
 .PHONY: sanitizers
 
-EXTRA_CLEAN = extension/.pure-checked shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
+EXTRA_CLEAN = extension/.pure-checked $(BUILT_FOR) shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
               results regression.diffs regression.out
 
 endif

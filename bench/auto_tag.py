@@ -24,7 +24,10 @@ import time
 
 import psycopg2
 
-PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
+# The pgbench of the server under test (PG_CONFIG, as the tests set it; else the one on PATH).
+PGBENCH = os.path.join(subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+                                      capture_output=True, text=True, check=True).stdout.strip(),
+                       "pgbench")
 SESSION = "test_session_1700000000_0a0b0c0d"
 
 SCHEMA = """

@@ -1,5 +1,7 @@
 -- The index advisor: what a cleanup of the reference schema would use and lacks, the
 -- exact statements, and proof that the planner then uses them.
+\i test/regress_prelude.sql
+SELECT reference_data_load();
 CREATE TEMP TABLE indexes_before AS SELECT indexrelid FROM pg_index;
 
 SELECT "table", kind, statement FROM test_cleanup.advise_indexes();

@@ -1,6 +1,7 @@
 -- All or nothing: an error anywhere in a cleanup leaves every row in place, names the stage,
 -- the table and the constraint, and leaves the session usable. This is also the proof of
 -- the C++/PostgreSQL boundary: SPI errors inside the C++ path arrive as ordinary errors.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 SELECT count(*) AS rows_before FROM reference_rows;
 
@@ -23,6 +24,7 @@ EXCEPTION WHEN raise_exception THEN
     RAISE NOTICE 'caught: %', SQLERRM;
 END $$;
 DROP TRIGGER withdrawals_busy ON withdrawals;
+DROP FUNCTION refuse_delete();
 
 -- A constraint fails: a table no rule names references users ON DELETE SET NULL from a
 -- NOT NULL column. The error names the column, the table and the stage.

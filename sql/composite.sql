@@ -1,5 +1,6 @@
 -- Composite keys, several foreign keys between the same tables, a schema other than
 -- public, and identifiers that need quoting everywhere (schema, tables, columns, JSON keys).
+\i test/regress_prelude.sql
 SELECT reference_unregister();
 CREATE SCHEMA "Shop Data";
 CREATE TABLE "Shop Data"."Order" (

@@ -1,5 +1,6 @@
 -- Cycles terminate and clean correctly: a self-referencing table with chains of any depth,
 -- and two tables that reference each other. The reference rules are set aside meanwhile.
+\i test/regress_prelude.sql
 SELECT reference_unregister();
 CREATE SCHEMA cyc;
 

@@ -1,4 +1,5 @@
 -- The database gate: off by default, superuser-only, and a clear error when closed.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 
 SET test_cleanup.enabled = off;

@@ -1,5 +1,6 @@
 -- Hostile input on the SQL side: session ids, table, column and JSON key names are data,
 -- passed as parameters or quoted by PostgreSQL, never spliced into SQL.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 SELECT count(*) AS rows_before FROM reference_rows;
 

@@ -1,6 +1,7 @@
 -- Listed links: which listed rows go, matched by their text form (5 and "5" list the key
 -- 5; 5.0 does not; nulls, objects and arrays list nothing), and the same answer whether
 -- the surviving owners are found through the advised GIN index or by reading every list.
+\i test/regress_prelude.sql
 SELECT reference_unregister();
 CREATE SCHEMA lst;
 CREATE TABLE lst.parts (id int PRIMARY KEY, code text UNIQUE);

@@ -1,4 +1,5 @@
 -- Which rows are roots: the marker value, the JSON shape, and the path of each rule.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 
 -- Never roots: a users row whose metadata is an array, a string or JSON null; a metric

@@ -1,8 +1,9 @@
 -- Partitioned tables as roots, as owners and as dependents, with foreign keys declared on
 -- the partitioned parent, on one partition only, and pointing at a partitioned table;
--- inheritance children of a root; a foreign key between text columns of different
--- collations. Each cleanup is compared with PostgreSQL's own delete and cascade on the
--- same data (run first and rolled back).
+-- inheritance children of a root (sql/collations.sql has keys of other collations). Each
+-- cleanup is compared with PostgreSQL's own delete and cascade on the same data (run first
+-- and rolled back).
+\i test/regress_prelude.sql
 CREATE TABLE pt_accounts (id bigint PRIMARY KEY, meta jsonb);
 CREATE TABLE pt_events (
     id         bigint,
@@ -122,22 +123,3 @@ SELECT * FROM ih_state ORDER BY t, r::text;
 SELECT test_cleanup.remove_rules('ih_items');
 DROP VIEW ih_state;
 DROP TABLE ih_notes, ih_item_refs, ih_special_items, ih_items;
-
--- A foreign key between text columns of different collations, the referencing one
--- nondeterministic (case-insensitive): keys are compared with the key's own equality, as
--- PostgreSQL's cascade compares them.
-CREATE COLLATION co_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
-CREATE TABLE co_codes (code text COLLATE "C" PRIMARY KEY, meta jsonb);
-CREATE TABLE co_uses (id int PRIMARY KEY, code text COLLATE co_ci REFERENCES co_codes ON DELETE CASCADE);
-INSERT INTO co_codes VALUES ('abc', '{"test_marker": "integration_test_data", "test_session_id": "co_s1"}'), ('xyz', NULL);
-INSERT INTO co_uses VALUES (1, 'abc'), (2, 'xyz');
-SELECT test_cleanup.add_root('co_codes', 'meta') > 0 AS registered;
-BEGIN;
-DELETE FROM co_codes WHERE meta ->> 'test_session_id' = 'co_s1';
-SELECT string_agg(to_jsonb(u)::text, ' ' ORDER BY id) AS native FROM co_uses u \gset
-ROLLBACK;
-SELECT test_cleanup('co_s1') -> 'deleted_counts' -> 'co_uses' AS uses;
-SELECT string_agg(to_jsonb(u)::text, ' ' ORDER BY id) = :'native' AS same_as_native FROM co_uses u;
-SELECT test_cleanup.remove_rules('co_codes');
-DROP TABLE co_uses, co_codes;
-DROP COLLATION co_ci;

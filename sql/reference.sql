@@ -1,5 +1,6 @@
 -- The reference schema: one session, the other, then everything; exact counts and exactly
 -- which rows remain.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 
 -- Session A: its users, searchable and metrics, and their dependents. A production user's

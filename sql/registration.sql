@@ -1,4 +1,5 @@
 -- Registration validates its arguments: every mistake fails here, not mid-cleanup.
+\i test/regress_prelude.sql
 CREATE TABLE reg_items (id int PRIMARY KEY, code text, meta jsonb, meta_json json, label text);
 CREATE TABLE reg_parts (id int PRIMARY KEY, item_id int, item_code text, item_ref bigint);
 CREATE VIEW reg_view AS SELECT * FROM reg_items;

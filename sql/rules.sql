@@ -1,6 +1,7 @@
 -- Tables with ON DELETE rules: an archiving DO ALSO rule fires as it would for a native
 -- DELETE, and counts stay right. A rule that keeps the rows (DO INSTEAD NOTHING) makes
 -- the cleanup fail loudly, with nothing deleted.
+\i test/regress_prelude.sql
 CREATE TABLE rl_docs (id bigint PRIMARY KEY, meta jsonb);
 CREATE TABLE rl_pages (id bigint PRIMARY KEY, doc_id bigint NOT NULL REFERENCES rl_docs ON DELETE CASCADE);
 CREATE TABLE rl_archive (tbl text, id bigint);

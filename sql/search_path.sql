@@ -2,6 +2,7 @@
 -- search_path, so a trigger function that names its tables without a schema works
 -- (sql/triggers.sql has more). The cleanup's own statements are schema-qualified down to
 -- every operator, so a caller with a hostile search_path gets nothing of theirs executed.
+\i test/regress_prelude.sql
 CREATE TABLE sp_items (id bigint PRIMARY KEY, meta jsonb);
 CREATE TABLE sp_parts (id bigint PRIMARY KEY, item_id bigint REFERENCES sp_items ON DELETE CASCADE);
 CREATE TABLE sp_seen (search_path text);

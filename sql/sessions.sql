@@ -1,5 +1,6 @@
 -- test_cleanup.sessions() and test_cleanup.heartbeat(): which test sessions a shared test
 -- database holds, how old their rows are, and which suites are still alive.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 SELECT test_session_id, marked_rows, first_seen, last_seen, last_heartbeat
   FROM test_cleanup.sessions();

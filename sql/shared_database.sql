@@ -1,4 +1,5 @@
 -- Running a shared test database: dry runs, protected tables, verify, and the reaper.
+\i test/regress_prelude.sql
 
 --------------------------------------------------------------------------------------------
 -- Dry run: the same plan and result, plus "dry_run": true, and nothing changes.
@@ -117,7 +118,7 @@ SELECT test_cleanup('test_session_1640995200_abc12345') IS NOT NULL AS cleaned;
 SELECT * FROM test_cleanup.verify('test_session_1640995200_abc12345');
 SELECT * FROM test_cleanup.verify();
 SET test_cleanup.skip_fk_checks = on;
-SELECT test_cleanup() IS NOT NULL AS cleaned_fast;
+SELECT test_cleanup() IS NOT NULL AS cleaned_skip_fk_checks;
 RESET test_cleanup.skip_fk_checks;
 SELECT * FROM test_cleanup.verify();
 -- Deliberately broken: a link to a row that does not exist, a foreign key that no trigger

@@ -1,10 +1,11 @@
 -- test_cleanup.skip_fk_checks: the same cleanup with PostgreSQL's foreign key triggers
 -- off. Every table it writes is locked against writers first, and ON DELETE SET NULL is
 -- applied by the cleanup.
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 SET test_cleanup.skip_fk_checks = on;
 SELECT step, stage, tables FROM test_cleanup.explain('test_session_1640995200_abc12345')
- WHERE stage IN ('lock', 'foreign key triggers off', 'set null') ORDER BY step;
+ WHERE stage IN ('lock', 'skip_fk_checks', 'set null') ORDER BY step;
 
 SELECT test_cleanup('test_session_1640995200_abc12345') -> 'deleted_counts' AS deleted;
 SELECT * FROM reference_summary;
@@ -40,8 +41,8 @@ RESET test_cleanup.skip_fk_checks;
 DROP TABLE shared_notes;
 
 -- Only superusers may turn it on.
-CREATE ROLE regress_tc_fast;
-SET ROLE regress_tc_fast;
+CREATE ROLE regress_tc_skip_fk;
+SET ROLE regress_tc_skip_fk;
 SET test_cleanup.skip_fk_checks = on;
 RESET ROLE;
-DROP ROLE regress_tc_fast;
+DROP ROLE regress_tc_skip_fk;

@@ -1,5 +1,6 @@
 -- Tagging what the application writes: new_session(), metadata(), the setting
 -- test_cleanup.session and test_cleanup.auto_tag().
+\i test/regress_prelude.sql
 SELECT reference_data_load();
 
 -- A session id in the spec's format, new each time; its metadata in the spec's shape.

@@ -2,6 +2,7 @@
 -- columns, PostgreSQL reads the whole referencing table once per deleted owner row. The
 -- cleanup builds such an index for its own transaction where it pays, and drops it before
 -- it returns. Notices name the tables; their build times (DETAIL) are left out here.
+\i test/regress_prelude.sql
 \set VERBOSITY terse
 CREATE SCHEMA ti;
 CREATE TABLE ti.users (id int PRIMARY KEY, meta jsonb);

@@ -3,6 +3,7 @@
 -- trigger functions name their tables without a schema, as many applications write them:
 -- they run with the database's search_path. Each result is compared with PostgreSQL's own
 -- cascade on the same data (run first and rolled back).
+\i test/regress_prelude.sql
 CREATE TABLE tr_profiles (
     id             bigint PRIMARY KEY,
     follower_count int NOT NULL DEFAULT 0,

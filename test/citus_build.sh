@@ -10,7 +10,7 @@ version=13.2.2
 vendor=${TC_VENDOR:-$repo/../shared/vendor}
 source_archive=$vendor/citus-$version.tar.gz
 patch_file=$vendor/citus-$version-pg15.20.patch
-pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+pg_config=${PG_CONFIG:-pg_config}
 cache=${TC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/test_cleanup}/citus-$version-pg$("$pg_config" --version | awk '{print $2}')
 
 if [ ! -f "$source_archive" ]; then

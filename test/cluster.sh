@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 cluster for the tests and the demo: its own data directory,
-# port and socket directory, run as the postgres user (initdb refuses root), never the
-# system's 15/main cluster.
+# A throwaway PostgreSQL cluster for the tests and the demo: its own data directory, port
+# and socket directory, run as the postgres user (initdb refuses root), never the system's
+# 15/main cluster. The server is the one of $PG_CONFIG (default: the pg_config on PATH,
+# Debian's PostgreSQL 15).
 #
 #   test/cluster.sh start   initdb a fresh cluster (replacing any earlier one) and start it
 #   test/cluster.sh stop    stop it and remove its files
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-bindir=/usr/lib/postgresql/15/bin
+bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 port=${TC_PGPORT:-54329}
 state=$repo/.tmp/cluster-$port.path  # where the cluster lives, for stop and env
 

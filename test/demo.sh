@@ -10,7 +10,7 @@ cd "$repo"
 export TC_PGPORT=${TC_DEMO_PGPORT:-54339}  # its own cluster, apart from the test suite's
 
 bash test/install_deps.sh
-make -s all >/dev/null
+make -s -j"$(nproc)" all shim >/dev/null
 make -s install >/dev/null
 
 shim_pid=

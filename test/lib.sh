@@ -55,3 +55,12 @@ fresh_reference_db() {
 }
 
 finish() { exit "$TC_FAILED"; }
+
+# The major version of the PostgreSQL under test (test/run_all.sh sets PG_CONFIG).
+pg_major() { "${PG_CONFIG:-pg_config}" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p'; }
+
+# skip_script REASON: a whole script does not apply to this PostgreSQL; one line says why.
+skip_script() {
+  echo "skipped: $1"
+  exit 0
+}

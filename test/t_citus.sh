@@ -3,6 +3,10 @@
 # Citus source is beside the repository (../shared/vendor): Citus is built once and cached
 # (test/citus_build.sh). Without the source it says so in one line and passes.
 source "$(dirname "$0")/lib.sh"
+case "$(pg_major)" in
+  15 | 16 | 17) ;;
+  *) skip_script "Citus 13.2.2 supports PostgreSQL 15 to 17, not $(pg_major)" ;;
+esac
 
 build_output=$(bash "$TC_REPO/test/citus_build.sh" 2>&1)
 case $? in

@@ -4,6 +4,8 @@
 # 2024, one running now and one with a heartbeat, and a real cron job that reaps. pg_cron
 # 1.4 schedules by the minute, so this waits up to about a minute and a half.
 source "$(dirname "$0")/lib.sh"
+[ -f "$("${PG_CONFIG:-pg_config}" --pkglibdir)/pg_cron.so" ] ||
+  skip_script "no pg_cron for PostgreSQL $(pg_major) (Debian 12 packages it for 15)"
 
 port=54345
 db=tc_cron

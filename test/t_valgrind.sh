@@ -17,9 +17,10 @@ port=55999
 rm -rf "$dir"
 mkdir -p "$dir"
 chown postgres "$dir"
-(cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$dir/data" -A trust -U postgres --no-sync >/dev/null)
+bindir=$("${PG_CONFIG:-pg_config}" --bindir)
+(cd / && runuser -u postgres -- "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null)
 (cd / && runuser -u postgres -- valgrind --quiet --trace-children=yes --num-callers=30 \
-  --log-file="$dir/vg.%p.log" /usr/lib/postgresql/15/bin/postgres -D "$dir/data" -k "$dir" \
+  --log-file="$dir/vg.%p.log" "$bindir/postgres" -D "$dir/data" -k "$dir" \
   -p $port -c listen_addresses='' -c fsync=off >"$dir/server.log" 2>&1) &
 server=$!
 for _ in $(seq 1 120); do pg_isready -q -h "$dir" -p $port && break; sleep 1; done
@@ -28,7 +29,7 @@ if PGHOST=$dir PGPORT=$port PGUSER=postgres make -s installcheck >"$dir/regress.
   ok "pg_regress under valgrind: $(grep -o 'All [0-9]* tests passed' "$dir/regress.log")"
 else
   not_ok "pg_regress under valgrind"
-  tail -20 "$dir/regress.log"
+  tail -20 "$dir/regress.log" | sed 's/^/    /'
 fi
 kill -TERM $server 2>/dev/null
 pkill -TERM -f "postgres -D $dir/data" 2>/dev/null
