@@ -11,8 +11,18 @@ meta() { python3 -c "import json,sys; m=json.load(open('META.json')); print(eval
 expect_eq "META.json version matches the control file" "$control_version" "$(meta 'm["version"]')"
 expect_eq "META.json provides the extension at that version" "$control_version" "$(meta 'm["provides"]["test_cleanup"]["version"]')"
 expect_eq "META.json names files that exist" "True" "$(meta 'all(__import__("os").path.exists(m["provides"]["test_cleanup"][k]) for k in ("file", "docfile"))')"
-expect_eq "META.json has the fields PGXN requires" "True" \
-  "$(meta 'all(k in m for k in ("name","abstract","version","maintainer","license","provides","meta-spec"))')"
+expect_eq "META.json passes the PGXN meta spec (test/pgxn_meta.py)" "" "$(python3 test/pgxn_meta.py 2>&1)"
+# The supported PostgreSQL versions, said in three places: the Makefile's check, META.json
+# and README.
+majors=$(sed -n 's/^SUPPORTED_PG_MAJORS = //p' Makefile)
+first=${majors%% *} last=${majors##* }
+expect_eq "META.json requires the PostgreSQL versions the Makefile accepts" \
+  ">= $first.0.0, < $((last + 1)).0.0" "$(meta 'm["prereqs"]["runtime"]["requires"]["PostgreSQL"]')"
+expect_eq "README states the PostgreSQL versions the Makefile accepts" "1" \
+  "$(grep -c "^Supported: PostgreSQL $first to $last" README.md)"
+expect_eq "the LICENSE file is the license META.json names" "1" \
+  "$(grep -c '^test_cleanup is released under the PostgreSQL License' LICENSE)"
+expect_eq "CHANGELOG.md has an entry for this version" "1" "$(grep -c "^## $control_version " CHANGELOG.md)"
 db=tc_packaging
 dropdb --if-exists "$db" >/dev/null 2>&1
 createdb "$db"
@@ -26,7 +36,7 @@ dropdb "$db"
 # Upgrades: 1.0.0 (its install script as released, from git history) with a rule and an
 # audit row, then ALTER EXTENSION UPDATE, must equal a fresh install, rules and audit kept.
 release_1_0_0=eb9f1bc
-sharedir=$(pg_config --sharedir 2>/dev/null || /usr/lib/postgresql/15/bin/pg_config --sharedir)
+sharedir=$("${PG_CONFIG:-pg_config}" --sharedir)
 old_script=$sharedir/extension/test_cleanup--1.0.0.sql
 if ! git -C "$TC_REPO" cat-file -e "$release_1_0_0:extension/test_cleanup.sql" 2>/dev/null; then
   echo "ok - upgrade from 1.0.0 # skipped: no git history in this checkout"
