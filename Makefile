@@ -42,7 +42,7 @@ dist:
 	@echo "$(DIST).zip: $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', uncommitted changes left out')"
 
 # Goals that build nothing against PostgreSQL, and so need neither PGXS nor a version check.
-NON_BUILD_GOALS = test demo deps format format-check dist
+NON_BUILD_GOALS = test demo deps format format-check dist clean
 BUILD_GOALS = $(if $(MAKECMDGOALS),$(filter-out $(NON_BUILD_GOALS),$(MAKECMDGOALS)),all)
 
 ifeq ($(PGXS),)

@@ -180,6 +180,7 @@ void log_failure(const char *label, const test_cleanup::Failure &failure) {
 // context, which the subtransaction does not own.
 template <typename Requests>
 Datum run_cleanup_call(const char *label, bool dry_run, bool keyed, Requests make_requests) {
+  static_assert(std::is_trivially_destructible_v<Requests>, "a raised error longjmps over it");
   MemoryContext caller_context = CurrentMemoryContext;
   ResourceOwner caller_owner = CurrentResourceOwner;
   if (dry_run) {

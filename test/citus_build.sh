@@ -47,7 +47,7 @@ if [ ! -f "$cache/.built" ]; then
   (cd "$cache" && patch -s -p1 <"$patch_file" &&
     ./configure -q PG_CONFIG="$pg_config" >configure.log 2>&1 &&
     make -s -j"$(nproc)" >make.log 2>&1) || {
-    tail -30 "$cache"/*.log >&2
+    tail -n 30 "$cache"/*.log >&2
     exit 1
   }
   touch "$cache/.built"

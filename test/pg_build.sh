@@ -57,7 +57,10 @@ fi
 
 # Built in a scratch directory, installed into the prefix; the prefix is marked complete
 # only at the end, so an interrupted build is redone rather than half used.
-echo "pg_build: building PostgreSQL $version into $prefix (about five minutes)" >&2
+echo "pg_build: building PostgreSQL $version into $prefix (about seven minutes)" >&2
+# Called from `make test`, this script inherits MAKELEVEL=1 and MAKEFLAGS; PostgreSQL's
+# makefiles then take their top level for a sub-make and skip the generated headers.
+unset MAKELEVEL MAKEFLAGS MFLAGS
 build=$cache_root/postgresql-$version-build
 rm -rf "$build" "$prefix"
 mkdir -p "$build"
@@ -66,7 +69,7 @@ tar -xjf "$source_archive" -C "$build" --strip-components=1
   ./configure -q $configure_options >configure.log 2>&1 &&
   make -s -j"$(nproc)" >make.log 2>&1 &&
   make -s install >install.log 2>&1) || {
-  tail -30 "$build"/*.log >&2
+  tail -n 30 "$build"/*.log >&2
   exit 1
 }
 rm -rf "$build"

@@ -30,7 +30,7 @@ fail() {
 
 # Runs the whole suite against the PostgreSQL of pg_config $2 (major version $1).
 run_suite() {
-  local major=$1 label="[PG $1]"
+  local major=$1 label="[PG $1]" started=$SECONDS
   export PG_CONFIG=$2
   # psql, pg_dump, pgbench... of the same version as the server.
   export PATH="$("$PG_CONFIG" --bindir):$base_path"
@@ -82,6 +82,7 @@ run_suite() {
     fail "$label the server log shows a crashed backend"
   fi
   bash test/cluster.sh stop
+  echo "== PostgreSQL $major: $((SECONDS - started)) s"
 }
 
 trap 'bash test/cluster.sh stop' EXIT
