@@ -26,18 +26,8 @@ installed() {
 installed && exit 0
 
 bash "$repo/test/install_deps.sh"
-packages=(patch libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libpam0g-dev)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
-    missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "citus_build: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash "$repo/test/install_deps.sh" patch libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev \
+  libselinux1-dev libpam0g-dev
 
 if [ ! -f "$cache/.built" ]; then
   echo "citus_build: building Citus $version (about two minutes)"

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that the build, the tests and the demo need. Does nothing
-# when they are all present already, so a second run costs a second.
+# when they are all present already, so a second run costs a second. With arguments, it
+# installs those packages instead (what the Citus and PostgreSQL 18 builds need besides).
 set -euo pipefail
 
-packages=(
-  make g++ pkg-config
-  postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-cron
-  libcpp-httplib-dev nlohmann-json3-dev
-  python3 python3-requests python3-psycopg2 python3-pytest curl wrk
-  clang libclang-rt-14-dev clang-format valgrind
-)
+if [ $# -gt 0 ]; then
+  packages=("$@")
+else
+  packages=(
+    make g++ pkg-config
+    postgresql-15 postgresql-server-dev-15 libpq-dev postgresql-15-cron
+    libcpp-httplib-dev nlohmann-json3-dev
+    python3 python3-requests python3-psycopg2 python3-pytest curl wrk
+    clang libclang-rt-14-dev clang-format valgrind
+  )
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -42,18 +42,8 @@ if [ ! -f "$source_archive" ]; then
   exit 3
 fi
 
-packages=(bison flex zlib1g-dev libicu-dev)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
-    missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "pg_build: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# stdout is the pg_config path only: anything else goes to stderr.
+bash "$repo/test/install_deps.sh" bison flex zlib1g-dev libicu-dev >&2
 
 # Built in a scratch directory, installed into the prefix; the prefix is marked complete
 # only at the end, so an interrupted build is redone rather than half used.
