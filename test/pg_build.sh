@@ -47,7 +47,7 @@ bash "$repo/test/install_deps.sh" bison flex zlib1g-dev libicu-dev >&2
 
 # Built in a scratch directory, installed into the prefix; the prefix is marked complete
 # only at the end, so an interrupted build is redone rather than half used.
-echo "pg_build: building PostgreSQL $version into $prefix (about seven minutes)" >&2
+echo "pg_build: building PostgreSQL $version into $prefix (about five minutes)" >&2
 # Called from `make test`, this script inherits MAKELEVEL=1 and MAKEFLAGS; PostgreSQL's
 # makefiles then take their top level for a sub-make and skip the generated headers.
 unset MAKELEVEL MAKEFLAGS MFLAGS
