@@ -108,10 +108,12 @@ SELECT t.oid::int8, c.oid IS NULL,
                   AND g.tgtype::int & 11 = 11),
        EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal
                   AND g.tgtype::int & 9 = 9),
-       -- protected itself, or a partition of a protected table (pg_partition_ancestors
-       -- lists nothing for a table that is neither partition nor partitioned)
+       -- protected itself, or a partition or inheritance child of a protected table (up
+       -- holds the table and its ancestors), or a partitioned table with a protected
+       -- partition (one attached after it was protected): its rows are read through here
        EXISTS (SELECT 1 FROM protected p
-                WHERE p.tbl = t.oid OR p.tbl IN (SELECT pg_partition_ancestors(t.oid)))
+                WHERE p.tbl IN (SELECT up.top FROM up WHERE up.oid = t.oid)
+                   OR p.tbl IN (SELECT relid FROM pg_partition_tree(t.oid)))
   FROM tables t
   LEFT JOIN pg_class c ON c.oid = t.oid
   LEFT JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -97,7 +97,24 @@ SELECT test_cleanup.protect('sd_events');
 SELECT test_cleanup('test_session_1640995200_abc12345');
 SELECT count(*) AS events_left FROM sd_events;
 SELECT test_cleanup.unprotect('sd_events');
-DROP TABLE sd_events;
+-- A protected table attached later as a partition of an unprotected one stays protected:
+-- the cleanup deletes through the partitioned table, and refuses.
+ALTER TABLE sd_events DETACH PARTITION sd_events_1;
+ALTER TABLE sd_events_1 DROP CONSTRAINT sd_events_1_user;
+SELECT test_cleanup.protect('sd_events_1');
+ALTER TABLE sd_events ATTACH PARTITION sd_events_1 FOR VALUES FROM (10) TO (100);
+ALTER TABLE sd_events ADD CONSTRAINT sd_events_user FOREIGN KEY (user_id) REFERENCES users ON DELETE CASCADE;
+SELECT test_cleanup('test_session_1640995200_abc12345');
+SELECT count(*) AS events_left FROM sd_events;
+SELECT test_cleanup.unprotect('sd_events_1');
+-- An inheritance child of a protected table is protected with it.
+CREATE TABLE sd_notes (id int PRIMARY KEY, user_id bigint REFERENCES users ON DELETE CASCADE);
+CREATE TABLE sd_notes_old (PRIMARY KEY (id), FOREIGN KEY (user_id) REFERENCES users ON DELETE CASCADE) INHERITS (sd_notes);
+INSERT INTO sd_notes_old VALUES (1, 101);
+SELECT test_cleanup.protect('sd_notes');
+SELECT test_cleanup('test_session_1640995200_abc12345');
+SELECT test_cleanup.unprotect('sd_notes');
+DROP TABLE sd_events, sd_notes_old, sd_notes;
 -- The refusal has its own SQLSTATE, for clients (the HTTP shim answers 409).
 SELECT reference_data_load();
 SELECT test_cleanup.protect('invoices');
