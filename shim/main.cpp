@@ -140,10 +140,16 @@ class Shim {
                              "method_not_allowed"));
       };
     };
-    const std::pair<const char *, const char *> allowed_methods[] = {
-        {kCleanupPath, "POST"}, {kHeartbeatPath, "POST"}, {kSessionsPath, "GET, POST"}};
-    for (const auto &[path, allowed] : allowed_methods) {
-      if (std::string(allowed) == "POST") server.Get(path, not_allowed(allowed));
+    struct Route {
+      const char *path;
+      const char *allowed;  // the Allow header
+      bool serves_get;
+    };
+    const Route routes[] = {{kCleanupPath, "POST", false},
+                            {kHeartbeatPath, "POST", false},
+                            {kSessionsPath, "GET, POST", true}};
+    for (const auto &[path, allowed, serves_get] : routes) {
+      if (!serves_get) server.Get(path, not_allowed(allowed));
       server.Put(path, not_allowed(allowed));
       server.Patch(path, not_allowed(allowed));
       server.Delete(path, not_allowed(allowed));
