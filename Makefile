@@ -30,7 +30,8 @@ deps:
 format:
 	clang-format -i $(FORMATTED)
 # The C++ sources clang-format keeps (test/t_format.sh checks them).
-FORMATTED = $(wildcard extension/*.cpp extension/*.hpp shim/*.cpp shim/*.hpp test/*/*.cpp)
+FORMATTED = $(wildcard extension/*.cpp extension/*.hpp planner/*.cpp planner/*.hpp client/*.cpp \
+                        client/*.hpp shim/*.cpp shim/*.hpp test/*/*.cpp)
 format-check:
 	clang-format --dry-run --Werror $(FORMATTED)
 
@@ -42,7 +43,9 @@ dist:
 	@echo "$(DIST).zip: $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', uncommitted changes left out')"
 
 # Goals that build nothing against PostgreSQL, and so need neither PGXS nor a version check.
-NON_BUILD_GOALS = test demo deps format format-check dist clean
+NON_BUILD_GOALS = test demo deps format format-check dist clean client shim sanitizers \
+                  client/test_cleanup_client shim/test_cleanup_shim shim/test_cleanup_shim_asan \
+                  test/fuzz/fuzz_request
 BUILD_GOALS = $(if $(MAKECMDGOALS),$(filter-out $(NON_BUILD_GOALS),$(MAKECMDGOALS)),all)
 
 ifeq ($(PGXS),)
@@ -61,7 +64,8 @@ endif
 
 EXTENSION   = test_cleanup
 MODULE_big  = test_cleanup
-OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
+# The planner library (planner/, pure C++) is linked into the extension and the client.
+OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp planner/*.cpp)))
 DATA_built  = extension/test_cleanup--$(EXTVERSION).sql
 # Every upgrade script ships, so ALTER EXTENSION ... UPDATE works from any release.
 DATA        = $(wildcard extension/test_cleanup--*--*.sql)
@@ -77,7 +81,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=test_cleanup
 # Warnings stop the build only where WERROR=-Werror asks (make test does): a user building
 # with a newer compiler is not stopped by a warning it has learned since.
 WERROR ?=
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra $(WERROR) -Wno-register -fno-omit-frame-pointer \
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra $(WERROR) -Wno-register -fno-omit-frame-pointer -Iplanner \
               -isystem $(shell $(PG_CONFIG) --includedir-server)
 SHLIB_LINK += -lstdc++
 # PGXS would also build LLVM bitcode with clang-14 (C++14 by default); JIT inlining of
@@ -89,7 +93,7 @@ include $(PGXS)
 extension/test_cleanup--$(EXTVERSION).sql: extension/test_cleanup.sql test_cleanup.control
 	cp $< $@
 
-$(OBJS): $(wildcard extension/*.hpp)
+$(OBJS): $(wildcard extension/*.hpp planner/*.hpp)
 
 # Objects built against another PostgreSQL are rebuilt (`make test` builds against 15, then
 # 18, in one tree): the stamp holds the version they were built for, and changes only when
@@ -98,40 +102,62 @@ BUILT_FOR = extension/.built-for
 $(shell echo '$(PG_VERSION)' | cmp -s - $(BUILT_FOR) 2>/dev/null || echo '$(PG_VERSION)' >$(BUILT_FOR))
 $(OBJS): $(BUILT_FOR)
 
-# The planner is pure C++: model, plan and SQL text must build without PostgreSQL's headers
-# (they hold no ereport and no longjmp can cross them). Checked by compiling them without
-# the server include path: an include of a PostgreSQL header stops the build here.
-PURE_SOURCES = extension/plan.cpp extension/sql_text.cpp
-extension/.pure-checked: $(PURE_SOURCES) extension/plan.hpp extension/sql_text.hpp \
-                         extension/model.hpp extension/errors.hpp
-	$(CXX) -std=c++17 -fsyntax-only -Wall -Wextra $(WERROR) $(PURE_SOURCES) && touch $@
-all: extension/.pure-checked
+# `make` builds the client too (it needs libpq and nlohmann/json, as the extension does).
+all: client/test_cleanup_client
+
+EXTRA_CLEAN = $(BUILT_FOR) build client/test_cleanup_client shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
+              results regression.diffs regression.out
+
+endif
+
+# The client for managed PostgreSQL (client/, test_cleanup_client): the planner library
+# (planner/, pure C++, so it builds without PostgreSQL's server headers) over libpq, with
+# the plain SQL install script compiled in. Needs no PGXS: `make client` builds it where
+# only libpq and nlohmann/json are installed. Objects go to build/, apart from the
+# extension's (built with the server's flags).
+CLIENT_FLAGS       = -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -Iplanner -Iclient \
+                     $(shell pkg-config --cflags libpq nlohmann_json)
+CLIENT_LIB_SOURCES = $(sort $(wildcard planner/*.cpp)) \
+                     $(filter-out client/main.cpp,$(sort $(wildcard client/*.cpp)))
+CLIENT_LIB_OBJS    = $(patsubst %.cpp,build/%.o,$(CLIENT_LIB_SOURCES)) build/install_sql.o
+CLIENT_HEADERS     = $(wildcard planner/*.hpp client/*.hpp)
+build/%.o: %.cpp $(CLIENT_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CLIENT_FLAGS) -c -o $@ $<
+build/install_sql.cpp: extension/test_cleanup.sql client/client_only.sql client/install_sql.sh \
+                       test_cleanup.control
+	@mkdir -p build
+	bash client/install_sql.sh $(EXTVERSION) extension/test_cleanup.sql client/client_only.sql >$@
+build/install_sql.o: build/install_sql.cpp $(CLIENT_HEADERS)
+	$(CXX) $(CLIENT_FLAGS) -c -o $@ $<
+client/test_cleanup_client: build/client/main.o $(CLIENT_LIB_OBJS)
+	$(CXX) -o $@ $^ $(shell pkg-config --libs libpq)
+client: client/test_cleanup_client
+.PHONY: client
 
 # The HTTP shim: a plain C++ program with its own dependencies (cpp-httplib, libpq,
-# nlohmann/json), built by `make shim`, not by `make` (which builds the extension alone,
-# as PGXN's `make && make install` expects).
+# nlohmann/json) and the client's library (for --mode client), built by `make shim`, not by
+# `make` (which builds the extension and the client, as PGXN's `make && make install`
+# expects).
 SHIM_SOURCES = $(sort $(wildcard shim/*.cpp))
-SHIM_FLAGS   = -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -pthread \
+SHIM_FLAGS   = -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -pthread -Iplanner -Iclient \
                $(shell pkg-config --cflags cpp-httplib libpq nlohmann_json)
 SHIM_LIBS    = $(shell pkg-config --libs cpp-httplib libpq nlohmann_json)
-shim/test_cleanup_shim: $(SHIM_SOURCES) $(wildcard shim/*.hpp)
-	$(CXX) $(SHIM_FLAGS) $(SHIM_EXTRA_FLAGS) -o $@ $(SHIM_SOURCES) $(SHIM_LIBS)
+shim/test_cleanup_shim: $(SHIM_SOURCES) $(wildcard shim/*.hpp) $(CLIENT_LIB_OBJS)
+	$(CXX) $(SHIM_FLAGS) $(SHIM_EXTRA_FLAGS) -o $@ $(SHIM_SOURCES) $(CLIENT_LIB_OBJS) $(SHIM_LIBS)
 shim: shim/test_cleanup_shim
 .PHONY: shim
 
 # Sanitizer builds, for the tests: the shim under ASan+UBSan (test/t_shim_sanitizers.sh)
 # and a libFuzzer target for request handling (test/t_fuzz.sh).
-shim/test_cleanup_shim_asan: $(SHIM_SOURCES) $(wildcard shim/*.hpp)
+shim/test_cleanup_shim_asan: $(SHIM_SOURCES) $(wildcard shim/*.hpp) $(CLIENT_LIB_SOURCES) \
+                            build/install_sql.cpp $(CLIENT_HEADERS)
 	$(CXX) $(SHIM_FLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	  -fno-omit-frame-pointer -o $@ $(SHIM_SOURCES) $(SHIM_LIBS)
+	  -fno-omit-frame-pointer -o $@ $(SHIM_SOURCES) $(CLIENT_LIB_SOURCES) build/install_sql.cpp \
+	  $(SHIM_LIBS)
 FUZZ_SOURCES = test/fuzz/fuzz_request.cpp shim/request.cpp shim/auth.cpp
 test/fuzz/fuzz_request: $(FUZZ_SOURCES) $(wildcard shim/*.hpp)
 	clang++ -std=c++17 -g -O1 -Wall -Wextra $(WERROR) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $(FUZZ_SOURCES)
 sanitizers: shim/test_cleanup_shim_asan test/fuzz/fuzz_request
 .PHONY: sanitizers
-
-EXTRA_CLEAN = extension/.pure-checked $(BUILT_FOR) shim/test_cleanup_shim shim/test_cleanup_shim_asan test/fuzz/fuzz_request \
-              results regression.diffs regression.out
-
-endif

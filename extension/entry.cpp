@@ -1,6 +1,9 @@
 // The SQL-callable functions and the settings. Kept thin: argument checks and the gate in
 // plain PostgreSQL C style, then the C++ body through call_guarded(), which raises any
 // failure from a frame that holds no C++ objects (see boundary.hpp).
+// nlohmann/json (in outcome.hpp) first: PostgreSQL's port.h redefines snprintf.
+#include "outcome.hpp"
+
 #include <string>
 
 #include "boundary.hpp"
@@ -116,10 +119,8 @@ char *session_argument(FunctionCallInfo fcinfo) {
 // An empty string is a mistake, never a way to say "all sessions".
 void require_session_not_empty(const char *session, const char *label) {
   if (!session || session[0] != '\0') return;
-  refuse(label, ERRCODE_INVALID_PARAMETER_VALUE,
-         "test_cleanup: the test session id must not be empty", "An empty string names no session.",
-         "Pass NULL (or call test_cleanup() without an argument) to clean the test data of every "
-         "session.");
+  refuse(label, ERRCODE_INVALID_PARAMETER_VALUE, test_cleanup::kEmptySessionMessage,
+         test_cleanup::kEmptySessionDetail, test_cleanup::kEmptySessionHint);
 }
 
 // One cleanup as this call and the settings ask for it.
@@ -348,7 +349,7 @@ extern "C" Datum test_cleanup_explain(PG_FUNCTION_ARGS) {
   const char *session = session_argument(fcinfo);
   if (session && session[0] == '\0')
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("test_cleanup: the test session id must not be empty")));
+                    errmsg_internal("%s", test_cleanup::kEmptySessionMessage)));
   const char *marker = cleanup_marker;
   InitMaterializedSRF(fcinfo, 0);
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

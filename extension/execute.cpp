@@ -10,9 +10,10 @@
 
 #include "execute.hpp"
 
-#include "plan_cache.hpp"
 #include "errors.hpp"
+#include "outcome.hpp"
 #include "plan.hpp"
+#include "plan_cache.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -29,23 +30,12 @@ namespace test_cleanup {
 
 namespace {
 
-std::string table_names(const Catalog &catalog, const std::vector<TableId> &tables) {
-  std::string names;
-  for (TableId id : tables)
-    names += (names.empty() ? "" : ", ") + catalog.tables.at(id).display_name;
-  return names;
-}
-
 // Adds where the cleanup was to a PostgreSQL error's DETAIL: the stage, the tables of the
 // step and the constraint when PostgreSQL names one.
 void add_stage_to_detail(ErrorData *edata, const Catalog &catalog, const Step &step) {
-  std::string where = std::string("test_cleanup stage \"") + stage_name(step.stage) + "\"";
-  if (!step.tables.empty()) where += " on " + table_names(catalog, step.tables);
-  if (edata->constraint_name) {
-    where += std::string(", constraint ") + edata->constraint_name;
-    if (edata->table_name) where += std::string(" on table ") + edata->table_name;
-  }
-  where += "; nothing was deleted.";
+  const std::string where =
+      stage_detail(catalog, step, edata->constraint_name ? edata->constraint_name : "",
+                   edata->constraint_name && edata->table_name ? edata->table_name : "");
   const std::string detail = edata->detail ? std::string(edata->detail) + "\n" + where : where;
   edata->detail = pg_call([&detail] { return pstrdup(detail.c_str()); });
 }
@@ -57,19 +47,11 @@ void add_stage_to_detail(ErrorData *edata, const Catalog &catalog, const Step &s
 const char *const kParallelSetting = "max_parallel_workers_per_gather";
 
 // The search_path user triggers see while the cleanup's statements run: the database's
-// own (ALTER DATABASE ... SET search_path), else the server's (postgresql.conf, ALTER
-// SYSTEM), else the built-in default; never one the caller or the caller's role set. The
-// cleanup's own statements are schema-qualified throughout, so this path reaches only
-// user code. The server's value costs a read of the configuration files, so it is kept
-// until the configuration is reloaded.
-const char *const kDatabaseSearchPathQuery = R"SQL(
-SELECT (SELECT pg_catalog.substr(c, 13)
-          FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
-         WHERE s.setrole OPERATOR(pg_catalog.=) 0
-           AND s.setdatabase OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database
-                                                      WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
-           AND pg_catalog.starts_with(c, 'search_path=')),
-       pg_catalog.pg_conf_load_time()::pg_catalog.text)SQL";
+// own (kDatabaseSearchPathQuery), else the server's (postgresql.conf, ALTER SYSTEM), else
+// the built-in default; never one the caller or the caller's role set. The cleanup's own
+// statements are schema-qualified throughout, so this path reaches only user code. The
+// server's value costs a read of the configuration files, so it is kept until the
+// configuration is reloaded.
 const char *const kServerSearchPathQuery = R"SQL(
 SELECT coalesce(
     (SELECT f.setting FROM pg_catalog.pg_file_settings f
@@ -179,11 +161,6 @@ struct BuiltIndex {
   double build_ms = 0;
 };
 
-struct TableCounts {
-  std::int64_t deleted = 0;
-  std::int64_t collateral = 0;
-};
-
 // A table's doomed rows: one array per carried column, row i across them.
 struct Doomed {
   std::vector<Datum> arrays;
@@ -229,16 +206,13 @@ class Cleanup {
     }
     set_local("search_path", kOwnSearchPath);
 
-    nlohmann::json deleted = nlohmann::json::object(), collateral = nlohmann::json::object();
-    for (TableId id : plan_->tables) {
-      const std::string &key = catalog_->tables.at(id).report_key;
-      deleted[key] = deleted.value(key, std::int64_t{0}) + counts_[id].deleted;
-      collateral[key] = collateral.value(key, std::int64_t{0}) + counts_[id].collateral;
-    }
+    nlohmann::json result =
+        cleanup_result(*catalog_, *plan_, counts_, request_.session, request_.dry_run, warnings_);
     const double duration_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
-    const std::string deleted_text = deleted.dump(), collateral_text = collateral.dump();
+    const std::string deleted_text = result["deleted_counts"].dump(),
+                      collateral_text = result["collateral_counts"].dump();
     // A dry run's rollback would remove both; not writing them spares the audit sequence.
     if (!request_.dry_run) {
       write_audit_row(deleted_text, collateral_text, duration_ms);
@@ -247,13 +221,6 @@ class Cleanup {
     spi_.finish();
     log_success(deleted_text, collateral_text, duration_ms);
     report_indexes();
-
-    nlohmann::json result = {{"deleted_counts", deleted}, {"collateral_counts", collateral}};
-    if (request_.session) result["test_session_id"] = *request_.session;
-    if (request_.dry_run) {
-      result["dry_run"] = true;
-      result["warnings"] = warnings_;
-    }
     return result;
   }
 
@@ -295,13 +262,7 @@ class Cleanup {
     for (const Column &col : plan_->carried.at(id)) {
       const Oid element = col.type;
       const Oid array_type = pg_call([element] { return get_array_type(element); });
-      if (array_type == InvalidOid)
-        throw UserError("42804",
-                        "test_cleanup: column " + col.name + " of \"" +
-                            catalog_->tables.at(id).display_name +
-                            "\" has a type without an array type",
-                        "Doomed rows are passed between statements as arrays of their key and "
-                        "link columns.");
+      if (array_type == InvalidOid) throw no_array_type_error(catalog_->tables.at(id), col);
       none.array_types.push_back(array_type);
       none.arrays.push_back(empty_array(element));
     }
@@ -582,34 +543,14 @@ class Cleanup {
       const Table &table = catalog_->tables.at(id);
       const std::int64_t doomed_rows = doomed(id).rows;
       if (table.by_ctid && step.tables.size() == 1 && deleted < doomed_rows)
-        throw UserError(
-            "55000",
-            "test_cleanup: " + std::to_string(doomed_rows - deleted) + " doomed row(s) of \"" +
-                table.display_name + "\" changed before they could be deleted",
-            "The table has no primary key or unique key over NOT NULL columns, so its rows are "
-            "named by their physical address (ctid), and something (a trigger, a concurrent "
-            "writer) updated or deleted some of them during the cleanup; test_cleanup stage \"" +
-                std::string(stage_name(step.stage)) + "\" on " + table.display_name +
-                "; nothing was deleted.",
-            "Give the table a primary key; then its rows are named by key and found wherever "
-            "an update moves them.");
+        throw changed_rows_error(table, doomed_rows - deleted, step.stage);
     }
   }
 
   void check_leftovers(const Step &step) {
     const std::int64_t left = spi_.int64_at(0, 0);
     if (left == 0) return;
-    const Table &table = catalog_->tables.at(step.tables.at(0));
-    throw UserError(
-        "55000",
-        "test_cleanup: " + std::to_string(left) + " doomed row(s) of \"" + table.display_name +
-            "\" still exist after the deletes",
-        "Keys: " + spi_.text_at(0, 1) +
-            ". A trigger or rule kept them (a BEFORE DELETE trigger returning NULL, a DO "
-            "INSTEAD rule) or a trigger re-created them; test_cleanup stage \"verify\" on " +
-            table.display_name + "; nothing was deleted.",
-        "Check the triggers and rules on \"" + table.display_name +
-            "\": a cleanup either removes every doomed row or nothing.");
+    throw leftovers_error(catalog_->tables.at(step.tables.at(0)), left, spi_.text_at(0, 1));
   }
 
   // A protected table would lose rows that are not test data: refused before anything is
@@ -619,25 +560,8 @@ class Cleanup {
     if (rows == 0) return;
     const std::string keys = spi_.text_at(0, 1);
     const Table &table = catalog_->tables.at(step.tables.at(0));
-    const std::string message = "test_cleanup: the cleanup would delete " + std::to_string(rows) +
-                                " row(s) of protected table \"" + table.display_name +
-                                "\" that are not marked as test data";
-    if (request_.dry_run) {
-      warnings_.push_back({{"table", table.display_name},
-                           {"problem", "protected table"},
-                           {"row_count", rows},
-                           {"sample_keys", keys},
-                           {"message", message}});
-      return;
-    }
-    throw UserError(kProtectedSqlstate, message,
-                    "Keys: " + keys +
-                        ". Marked rows reach them through foreign keys or links; test_cleanup "
-                        "stage \"protect\" on " +
-                        table.display_name + "; nothing was deleted.",
-                    "Find what links them to the test data with test_cleanup.explain(); "
-                    "test_cleanup.unprotect() of the table (or of its partitioned table, see "
-                    "test_cleanup.protected) lifts the protection.");
+    if (!request_.dry_run) throw protected_error(table, rows, keys);
+    warnings_.push_back(protected_warning(table, rows, keys));
   }
 
   void write_audit_row(const std::string &deleted, const std::string &collateral,
@@ -651,13 +575,7 @@ class Cleanup {
     const std::unique_ptr<std::string> indexes = indexes_json();
     params.add_text(indexes.get());
     static KeptPlan insert_audit_row;
-    spi_.run_fixed(insert_audit_row, R"SQL(
-      INSERT INTO test_cleanup.audit_log
-             (test_session_id, role_name, application_name, client_addr,
-              deleted_counts, collateral_counts, duration_ms, transient_indexes)
-      VALUES ($1, $5, current_setting('application_name'), inet_client_addr(),
-              $2::jsonb, $3::jsonb, $4, $6::jsonb))SQL",
-                   params);
+    spi_.run_fixed(insert_audit_row, kInsertAuditRow, params);
   }
 
   // The session is gone, and so is its sign of life (sessions(), the reaper); cleaning
@@ -666,10 +584,7 @@ class Cleanup {
     static KeptPlan plan;
     SpiParams session;
     session.add_text(session_param());
-    spi_.run_fixed(plan,
-                   "DELETE FROM test_cleanup.heartbeat WHERE $1::pg_catalog.text IS NULL OR "
-                   "test_session_id OPERATOR(pg_catalog.=) $1::pg_catalog.text",
-                   session);
+    spi_.run_fixed(plan, kEndHeartbeat, session);
   }
 
   void log_success(const std::string &deleted, const std::string &collateral,

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "catalog.hpp"
+#include "spi_catalog_source.hpp"
 
 extern "C" {
 #include "storage/sinval.h"
@@ -77,7 +78,8 @@ CachedPlan cached_plan(Spi &spi, const PlanOptions &options) {
     stale = false;
     auto fresh = std::make_shared<Cache>();
     fresh->rules = std::move(rules);
-    fresh->catalog = load_catalog(spi);
+    SpiCatalogSource source(spi);
+    fresh->catalog = load_catalog(source);
     // A change that arrived while loading leaves it stale: use it once, load again next time.
     cache = std::move(fresh);
   }

@@ -98,6 +98,10 @@ Datum non_null_value_at(std::uint64_t row, int col) {
 
 }  // namespace
 
+int Spi::columns() const {
+  return SPI_tuptable ? SPI_tuptable->tupdesc->natts : 0;
+}
+
 bool Spi::is_null(std::uint64_t row, int col) const {
   bool is_null = false;
   value_at(row, col, &is_null);

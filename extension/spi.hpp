@@ -43,6 +43,7 @@ class Spi {
   static KeptPlan keep(const std::string &sql, const std::vector<Oid> &types);
   static void free_kept(KeptPlan plan);
 
+  int columns() const;  // of the last result
   bool is_null(std::uint64_t row, int col) const;
   std::int32_t int32_at(std::uint64_t row, int col) const;
   std::int64_t int64_at(std::uint64_t row, int col) const;

@@ -1,5 +1,8 @@
 -- test_cleanup install script. Written once here; `make` copies it to
 -- test_cleanup--<version>.sql (the version comes from test_cleanup.control).
+-- The client's plain SQL install (client/install_sql.sh, for managed PostgreSQL where no C
+-- extension can be installed) is this script without the blocks marked "extension only"
+-- (C functions, pg_dump's extension configuration), plus client/client_only.sql.
 
 \echo Use "CREATE EXTENSION test_cleanup" to load this file. \quit
 
@@ -76,6 +79,7 @@ CREATE TABLE test_cleanup.audit_log (
 COMMENT ON TABLE test_cleanup.audit_log IS
     'One row per successful cleanup (test_session_id NULL means all test data was cleaned)';
 
+-- extension only {
 -- Rules and the audit trail are user data: pg_dump must carry them.
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.root', '');
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.root_root_id_seq', '');
@@ -86,6 +90,7 @@ SELECT pg_catalog.pg_extension_config_dump('test_cleanup.listed_link_listed_link
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.report_key', '');
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.audit_log_audit_id_seq', '');
+-- extension only }
 
 -- The SQL text that follows a jsonb column to `path`: ` -> 'public' -> 'test_metadata'`.
 -- The planner and the index advisor both use it, so an advised index matches the query.
@@ -94,12 +99,14 @@ RETURNS text LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
 RETURN coalesce((SELECT string_agg(' -> ' || quote_literal(p), '' ORDER BY i)
                    FROM unnest(path) WITH ORDINALITY AS u(p, i)), '');
 
+-- extension only {
 -- The marker (setting test_cleanup.marker) as the C side reads it: calling into the module
 -- loads it, so a value set before it was loaded counts only if a superuser set it.
 CREATE FUNCTION test_cleanup._marker()
 RETURNS text
 AS 'MODULE_PATHNAME', 'test_cleanup_marker'
 LANGUAGE C STABLE;
+-- extension only }
 
 --------------------------------------------------------------------------------------------
 -- Registration helpers: validate at registration so a typo fails here, not mid-cleanup.
@@ -481,7 +488,9 @@ CREATE TABLE test_cleanup.heartbeat (
 );
 COMMENT ON TABLE test_cleanup.heartbeat IS
     'The last sign of life of each running test session (test_cleanup.heartbeat(session))';
+-- extension only {
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.heartbeat', '');
+-- extension only }
 
 -- A running suite says it is alive; returns the time it recorded.
 CREATE FUNCTION test_cleanup.heartbeat(session text)
@@ -599,7 +608,9 @@ CREATE TABLE test_cleanup.protected (
 );
 COMMENT ON TABLE test_cleanup.protected IS
     'Tables a cleanup must not delete unmarked rows from (test_cleanup.protect(tbl))';
+-- extension only {
 SELECT pg_catalog.pg_extension_config_dump('test_cleanup.protected', '');
+-- extension only }
 
 -- Returns true when tbl was not protected before.
 CREATE FUNCTION test_cleanup.protect(tbl regclass)
@@ -759,6 +770,7 @@ END $$;
 COMMENT ON FUNCTION test_cleanup.verify(text) IS
     'After a cleanup: marked rows still present, links and foreign keys pointing at missing rows, listed keys whose row is missing';
 
+-- extension only {
 --------------------------------------------------------------------------------------------
 -- The reaper: sessions that stopped showing signs of life, cleaned in one transaction.
 --------------------------------------------------------------------------------------------
@@ -839,11 +851,14 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION test_cleanup.reap(interval, boolean) IS
     'Cleans every test session whose last sign of life (test_timestamp, heartbeat) is older than older_than';
+-- extension only }
 
 REVOKE ALL ON FUNCTION test_cleanup.protect(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION test_cleanup.unprotect(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION test_cleanup.verify(text) FROM PUBLIC;
+-- extension only {
 REVOKE ALL ON FUNCTION test_cleanup.reap(interval, boolean) FROM PUBLIC;
+-- extension only }
 
 --------------------------------------------------------------------------------------------
 -- Tagging what the application writes: a session id, its metadata, and a trigger that
@@ -877,6 +892,7 @@ END $$;
 COMMENT ON FUNCTION test_cleanup.metadata(text, text) IS
     'Returns the test metadata object (spec format) that marks a row as test data of the session';
 
+-- extension only {
 -- The auto-tag trigger's body, called by the C trigger function below only when the
 -- inserting connection has test_cleanup.session set and the gate is open (otherwise an
 -- insert costs that check only). TG_ARGV: the root rule's column and path. Merges the
@@ -956,7 +972,9 @@ COMMENT ON FUNCTION test_cleanup.auto_tag(regclass, boolean) IS
 
 REVOKE ALL ON FUNCTION test_cleanup.auto_tag(regclass, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION test_cleanup._auto_tag() FROM PUBLIC;
+-- extension only }
 
+-- extension only {
 --------------------------------------------------------------------------------------------
 -- The cleanup itself (C++). SECURITY DEFINER so that a role may be granted just EXECUTE;
 -- a fixed search_path keeps the generated SQL's operators in pg_catalog.
@@ -1005,3 +1023,4 @@ COMMENT ON FUNCTION test_cleanup.explain(text) IS
 REVOKE ALL ON FUNCTION @extschema@.test_cleanup(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION test_cleanup._clean_sessions(text[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION test_cleanup.explain(text) FROM PUBLIC;
+-- extension only }

@@ -5,16 +5,6 @@
 
 #include "errors.hpp"
 
-extern "C" {
-#include "access/htup_details.h"
-#include "catalog/pg_operator.h"
-#include "catalog/pg_type.h"
-#include "utils/builtins.h"
-#include "utils/lsyscache.h"
-#include "utils/syscache.h"
-#include "utils/typcache.h"
-}
-
 namespace test_cleanup {
 
 namespace {
@@ -225,40 +215,23 @@ SELECT p.logicalrelid::oid::int8,
 #undef TC_RULES
 #undef TC_RULE_TABLE
 
-// `OPERATOR(schema.name)` for an operator, as PostgreSQL's own foreign key queries write it.
-std::string qualified_operator(Oid opr) {
-  const char *text = pg_call([opr]() -> const char * {
-    HeapTuple tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
-    if (!HeapTupleIsValid(tuple)) return nullptr;
-    Form_pg_operator form = reinterpret_cast<Form_pg_operator>(GETSTRUCT(tuple));
-    const char *name =
-        psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(form->oprnamespace)),
-                 NameStr(form->oprname));
-    ReleaseSysCache(tuple);
-    return name;
-  });
-  if (!text) throw std::runtime_error("operator " + std::to_string(opr) + " not found");
-  return text;
-}
-
 // A column with its equality: `opr` when given, else its type's default equality.
-Column make_column(const std::string &name, Oid type, Oid opr, const std::string &table) {
-  if (opr == InvalidOid)
-    opr = pg_call([type] { return lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr; });
-  if (opr == InvalidOid)
+Column make_column(CatalogSource &source, const std::string &name, TypeId type, OperatorId opr,
+                   const std::string &table) {
+  if (opr == 0) opr = source.default_equality(type);
+  if (opr == 0)
     throw UserError("42883",
                     "test_cleanup: column " + name + " of \"" + table +
                         "\" has a type without an equality operator",
                     "Rows are matched by their key and link columns, which must be comparable.",
                     "Use a key or link column of a type with a default btree operator class.");
-  const bool collatable = pg_call([type] { return type_is_collatable(type); });
-  return Column{name, type, qualified_operator(opr), collatable};
+  return Column{name, type, source.qualified_operator(opr), source.collatable(type)};
 }
 
-std::vector<std::string> text_array(Spi &spi, std::uint64_t row, int col) {
+std::vector<std::string> text_array(const TextRows &rows, std::uint64_t row, int col) {
   std::vector<std::string> items;
-  if (spi.is_null(row, col)) return items;
-  std::string text = spi.text_at(row, col);  // {a,b} as array_out writes it
+  if (rows.is_null(row, col)) return items;
+  const std::string &text = rows.text(row, col);  // {a,b} as array_out writes it
   std::string item;
   bool quoted = false;
   for (size_t i = 1; i + 1 < text.size(); ++i) {
@@ -284,43 +257,37 @@ struct Shards {
   std::string shards = "{}", tables = "{}";
   std::map<TableId, CitusKind> kinds;
 
-  SpiParams params() const {
-    SpiParams params;
-    params.add_text(&shards);
-    params.add_text(&tables);
-    return params;
-  }
+  std::vector<std::optional<std::string>> params() const { return {shards, tables}; }
 };
 
 // On a Citus coordinator: which tables Citus manages, and its shards on this node. Elsewhere
 // in a Citus cluster the cleanup refuses: a worker's tables are shards, each holding part of
 // a table's rows.
-Shards load_citus(Spi &spi) {
-  spi.run(kCitusPresentQuery);
-  if (spi.text_at(0, 0) != "t") return {};
-  spi.run(kCitusTablesQuery);
-  if (spi.text_at(0, 0) != "t")
+Shards load_citus(CatalogSource &source) {
+  if (source.query(kCitusPresentQuery).text(0, 0) != "t") return {};
+  const TextRows coordinator = source.query(kCitusTablesQuery);
+  if (coordinator.text(0, 0) != "t")
     throw UserError("0A000", "test_cleanup: this node is a Citus worker",
                     "A worker holds shards of the cluster's tables, each with part of their "
                     "rows; only the coordinator sees every row and every rule.",
                     "Run the cleanup on the coordinator.");
-  Shards shards{spi.text_at(0, 1), spi.text_at(0, 2), {}};
-  const std::uint64_t rows = spi.run(kCitusKindsQuery);
-  for (std::uint64_t row = 0; row < rows; ++row) {
-    const std::string kind = spi.text_at(row, 1);
-    shards.kinds[static_cast<TableId>(spi.int64_at(row, 0))] = kind == "r" ? CitusKind::reference
-                                                               : kind == "l"
-                                                                   ? CitusKind::local
-                                                                   : CitusKind::distributed;
+  Shards shards{coordinator.text(0, 1), coordinator.text(0, 2), {}};
+  const TextRows kinds = source.query(kCitusKindsQuery);
+  for (std::uint64_t row = 0; row < kinds.size(); ++row) {
+    const std::string &kind = kinds.text(row, 1);
+    shards.kinds[static_cast<TableId>(kinds.int64(row, 0))] = kind == "r" ? CitusKind::reference
+                                                              : kind == "l"
+                                                                  ? CitusKind::local
+                                                                  : CitusKind::distributed;
   }
   return shards;
 }
 
-void load_tables(Spi &spi, Catalog &catalog, const Shards &shards) {
-  const std::uint64_t rows = spi.run(kTablesQuery, shards.params());
-  for (std::uint64_t row = 0; row < rows; ++row) {
-    const auto id = static_cast<TableId>(spi.int64_at(row, 0));
-    if (spi.text_at(row, 1) == "t")
+void load_tables(CatalogSource &source, Catalog &catalog, const Shards &shards) {
+  const TextRows rows = source.query(kTablesQuery, shards.params());
+  for (std::uint64_t row = 0; row < rows.size(); ++row) {
+    const auto id = static_cast<TableId>(rows.int64(row, 0));
+    if (rows.text(row, 1) == "t")
       throw UserError(
           "42P01",
           "test_cleanup: a rule refers to a table that no longer exists (OID " +
@@ -329,37 +296,38 @@ void load_tables(Spi &spi, Catalog &catalog, const Shards &shards) {
           "Remove its rules with SELECT test_cleanup.remove_rules(" + std::to_string(id) + ");");
     Table &table = catalog.tables[id];
     table.id = id;
-    table.sql_name = spi.text_at(row, 2);
-    table.display_name = spi.text_at(row, 3);
-    table.report_key = spi.text_at(row, 4);
-    table.relkind = spi.text_at(row, 5).at(0);
+    table.sql_name = rows.text(row, 2);
+    table.display_name = rows.text(row, 3);
+    table.report_key = rows.text(row, 4);
+    table.relkind = rows.text(row, 5).at(0);
     auto citus = shards.kinds.find(id);
     if (citus != shards.kinds.end()) table.citus = citus->second;
-    table.has_delete_rules = spi.text_at(row, 6) == "t";
+    table.has_delete_rules = rows.text(row, 6) == "t";
     table.may_keep_rows =
-        table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 10) == "t";
+        table.has_delete_rules || table.relkind == 'p' || rows.text(row, 10) == "t";
     table.runs_code_on_delete =
-        table.has_delete_rules || table.relkind == 'p' || spi.text_at(row, 11) == "t";
-    table.is_protected = spi.text_at(row, 12) == "t";
-    const std::vector<std::string> names = text_array(spi, row, 7);
-    const std::vector<std::string> types = text_array(spi, row, 8);
-    const std::vector<std::string> operators = text_array(spi, row, 9);
+        table.has_delete_rules || table.relkind == 'p' || rows.text(row, 11) == "t";
+    table.is_protected = rows.text(row, 12) == "t";
+    const std::vector<std::string> names = text_array(rows, row, 7);
+    const std::vector<std::string> types = text_array(rows, row, 8);
+    const std::vector<std::string> operators = text_array(rows, row, 9);
     for (size_t i = 0; i < names.size(); ++i)
-      table.key.push_back(make_column(names[i], static_cast<Oid>(std::stoul(types[i])),
-                                      static_cast<Oid>(std::stoul(operators[i])),
+      table.key.push_back(make_column(source, names[i], static_cast<TypeId>(std::stoul(types[i])),
+                                      static_cast<OperatorId>(std::stoul(operators[i])),
                                       table.display_name));
   }
 }
 
 // A table without a usable key is named by its physical address; a partitioned one by
 // (tableoid, ctid), since each partition has its own heap.
-void add_physical_keys(Catalog &catalog) {
+void add_physical_keys(CatalogSource &source, Catalog &catalog) {
   for (auto &[id, table] : catalog.tables) {
     if (!table.key.empty()) continue;
     table.by_ctid = true;
     if (table.relkind == 'p')
-      table.key.push_back(make_column("tableoid", OIDOID, InvalidOid, table.display_name));
-    table.key.push_back(make_column("ctid", TIDOID, TIDEqualOperator, table.display_name));
+      table.key.push_back(make_column(source, "tableoid", kOidType, 0, table.display_name));
+    table.key.push_back(
+        make_column(source, "ctid", kTidType, kTidEqualOperator, table.display_name));
   }
 }
 
@@ -375,20 +343,20 @@ Table &known_table(Catalog &catalog, TableId id, const std::string &rule) {
                       "); and register the table it belongs to.");
 }
 
-void load_roots(Spi &spi, Catalog &catalog, const Shards &shards) {
-  const std::uint64_t rows = spi.run(kRootsQuery, shards.params());
-  for (std::uint64_t row = 0; row < rows; ++row) {
+void load_roots(CatalogSource &source, Catalog &catalog, const Shards &shards) {
+  const TextRows rows = source.query(kRootsQuery, shards.params());
+  for (std::uint64_t row = 0; row < rows.size(); ++row) {
     const std::string rule =
-        "column \"" + spi.text_at(row, 3) + "\" of root table \"" + spi.text_at(row, 2) + "\"";
-    if (spi.text_at(row, 4) != "t")
+        "column \"" + rows.text(row, 3) + "\" of root table \"" + rows.text(row, 2) + "\"";
+    if (rows.text(row, 4) != "t")
       throw UserError("42703", "test_cleanup: " + rule + " no longer exists", "",
                       "Remove the rule with DELETE FROM test_cleanup.root WHERE root_id = " +
-                          std::to_string(spi.int32_at(row, 0)) +
+                          std::to_string(rows.int64(row, 0)) +
                           "; and register the column that now holds the metadata.");
-    if (spi.text_at(row, 5) != "t")
+    if (rows.text(row, 5) != "t")
       throw UserError("42804", "test_cleanup: " + rule + " is no longer jsonb");
-    Table &table = known_table(catalog, static_cast<TableId>(spi.int64_at(row, 1)), rule);
-    table.metadata_objects.push_back(spi.text_at(row, 6));
+    Table &table = known_table(catalog, static_cast<TableId>(rows.int64(row, 1)), rule);
+    table.metadata_objects.push_back(rows.text(row, 6));
     catalog.root_tables.push_back(table.id);
   }
   std::sort(catalog.root_tables.begin(), catalog.root_tables.end());
@@ -402,63 +370,64 @@ EdgeKind edge_kind(const std::string &code) {
   return EdgeKind::listed_link;
 }
 
-void load_edges(Spi &spi, Catalog &catalog, const Shards &shards) {
-  const std::uint64_t rows = spi.run(kEdgesQuery, shards.params());
+void load_edges(CatalogSource &source, Catalog &catalog, const Shards &shards) {
+  const TextRows rows = source.query(kEdgesQuery, shards.params());
   std::string previous;
   bool skipping = false;
-  for (std::uint64_t row = 0; row < rows; ++row) {
-    const std::string kind = spi.text_at(row, 0);
-    const std::string key = kind + std::to_string(spi.int64_at(row, 1));
+  for (std::uint64_t row = 0; row < rows.size(); ++row) {
+    const std::string &kind = rows.text(row, 0);
+    const std::string key = kind + std::to_string(rows.int64(row, 1));
     if (key != previous) {
-      const auto dependent = static_cast<TableId>(spi.int64_at(row, 3));
-      const auto owner = static_cast<TableId>(spi.int64_at(row, 4));
+      const auto dependent = static_cast<TableId>(rows.int64(row, 3));
+      const auto owner = static_cast<TableId>(rows.int64(row, 4));
       previous = key;
       if (kind == "f" && !(catalog.tables.count(dependent) && catalog.tables.count(owner))) {
         skipping = true;  // a shard's copy of a foreign key, or one inside an extension
         continue;
       }
       skipping = false;
-      known_table(catalog, dependent, spi.text_at(row, 2));
-      known_table(catalog, owner, spi.text_at(row, 2));
+      known_table(catalog, dependent, rows.text(row, 2));
+      known_table(catalog, owner, rows.text(row, 2));
       Edge edge;
       edge.kind = edge_kind(kind);
-      edge.name = spi.text_at(row, 2);
+      edge.name = rows.text(row, 2);
       edge.dependent = dependent;
       edge.owner = owner;
-      edge.on_delete = spi.text_at(row, 5).at(0);
-      edge.array_path = spi.text_at(row, 8);
-      edge.element_key = spi.text_at(row, 9);
-      edge.sets_some_columns = spi.text_at(row, 11) == "t";
-      edge.owner_lists_indexed = spi.text_at(row, 12) == "t";
-      edge.dependent_indexed = spi.text_at(row, 16) == "y";
-      edge.dependent_names = spi.text_at(row, 17);
+      edge.on_delete = rows.text(row, 5).at(0);
+      edge.array_path = rows.text(row, 8);
+      edge.element_key = rows.text(row, 9);
+      edge.sets_some_columns = rows.text(row, 11) == "t";
+      edge.owner_lists_indexed = rows.text(row, 12) == "t";
+      edge.dependent_indexed = rows.text(row, 16) == "y";
+      edge.dependent_names = rows.text(row, 17);
       catalog.edges.push_back(std::move(edge));
     }
     if (skipping) continue;
     Edge &edge = catalog.edges.back();
-    if (spi.is_null(row, 13) || spi.is_null(row, 14))
+    if (rows.is_null(row, 13) || rows.is_null(row, 14))
       throw UserError("42703", "test_cleanup: a column of " + edge.name + " no longer exists", "",
                       "Remove the rule with SELECT test_cleanup.remove_rules(...) and "
                       "register it again.");
-    const auto dependent_type = static_cast<Oid>(spi.int64_at(row, 13));
-    const auto owner_type = static_cast<Oid>(spi.int64_at(row, 14));
-    const auto opr = static_cast<Oid>(spi.int64_at(row, 15));
+    const auto dependent_type = static_cast<TypeId>(rows.int64(row, 13));
+    const auto owner_type = static_cast<TypeId>(rows.int64(row, 14));
+    const auto opr = static_cast<OperatorId>(rows.int64(row, 15));
     const std::string &owner_name = catalog.tables.at(edge.owner).display_name;
-    edge.dependent_cols.push_back(Column{spi.text_at(row, 6), dependent_type, ""});
-    edge.owner_cols.push_back(edge.kind == EdgeKind::listed_link
-                                  ? Column{spi.text_at(row, 7), owner_type, ""}
-                                  : make_column(spi.text_at(row, 7), owner_type, opr, owner_name));
+    edge.dependent_cols.push_back(Column{rows.text(row, 6), dependent_type, ""});
+    edge.owner_cols.push_back(
+        edge.kind == EdgeKind::listed_link
+            ? Column{rows.text(row, 7), owner_type, ""}
+            : make_column(source, rows.text(row, 7), owner_type, opr, owner_name));
   }
 }
 
 // A partition the graph names (a foreign key declared on it or pointing at it, a rule) and
 // its nearest partitioned ancestor the graph names hold the same rows: each one's doomed
 // rows doom the other's, matched by the ancestor's key (which spans the whole tree).
-void add_partition_edges(Spi &spi, Catalog &catalog) {
-  const std::uint64_t rows = spi.run(kPartitionsQuery);
+void add_partition_edges(CatalogSource &source, Catalog &catalog) {
+  const TextRows rows = source.query(kPartitionsQuery);
   std::map<TableId, TableId> parent;
-  for (std::uint64_t row = 0; row < rows; ++row)
-    parent[static_cast<TableId>(spi.int64_at(row, 0))] = static_cast<TableId>(spi.int64_at(row, 1));
+  for (std::uint64_t row = 0; row < rows.size(); ++row)
+    parent[static_cast<TableId>(rows.int64(row, 0))] = static_cast<TableId>(rows.int64(row, 1));
   for (const auto &[id, table] : catalog.tables) {
     TableId ancestor = id;
     do {
@@ -483,15 +452,27 @@ void add_partition_edges(Spi &spi, Catalog &catalog) {
 
 }  // namespace
 
-Catalog load_catalog(Spi &spi) {
+Catalog load_catalog(CatalogSource &source) {
   Catalog catalog;
-  const Shards shards = load_citus(spi);
-  load_tables(spi, catalog, shards);
-  add_physical_keys(catalog);
-  load_roots(spi, catalog, shards);
-  load_edges(spi, catalog, shards);
-  add_partition_edges(spi, catalog);
+  const Shards shards = load_citus(source);
+  load_tables(source, catalog, shards);
+  add_physical_keys(source, catalog);
+  load_roots(source, catalog, shards);
+  load_edges(source, catalog, shards);
+  add_partition_edges(source, catalog);
   return catalog;
+}
+
+const std::string &TextRows::text(std::uint64_t row, int col) const {
+  static const std::string null_text;
+  const std::optional<std::string> &value = rows.at(row).at(col);
+  return value ? *value : null_text;
+}
+
+std::int64_t TextRows::int64(std::uint64_t row, int col) const {
+  const std::optional<std::string> &value = rows.at(row).at(col);
+  if (!value) throw std::runtime_error("unexpected NULL in a catalog query's result");
+  return std::stoll(*value);
 }
 
 }  // namespace test_cleanup

@@ -3,12 +3,12 @@
 // extension follows schema changes without re-registration.
 #pragma once
 
+#include "catalog_source.hpp"
 #include "model.hpp"
-#include "spi.hpp"
 
 namespace test_cleanup {
 
 // Throws UserError when a rule refers to a table or column that no longer fits it.
-Catalog load_catalog(Spi &spi);
+Catalog load_catalog(CatalogSource &source);
 
 }  // namespace test_cleanup
