@@ -32,6 +32,9 @@ Every flag can also be given as the environment variable in brackets; a flag win
   --threads N              [TEST_CLEANUP_THREADS] HTTP worker threads (default 8)
   --statement-timeout MS   [TEST_CLEANUP_STATEMENT_TIMEOUT] per cleanup (default 120000)
   --lock-timeout MS        [TEST_CLEANUP_LOCK_TIMEOUT] per lock wait (default 30000)
+  --mode MODE              [TEST_CLEANUP_MODE] extension (default): SELECT test_cleanup();
+                           client: plan and run the cleanup from here, for a database where
+                           the extension cannot be installed (test_cleanup_client --install)
   --help                   this text
 
 Endpoints:
@@ -43,8 +46,9 @@ Endpoints:
   POST /api/v1/test-sessions  a new session id and its test metadata
   POST /api/v1/test-sessions/ID/heartbeat
                               a running suite says it is alive
-  GET  /healthz               200 when the database answers, the extension is installed
-                              and its gate (test_cleanup.enabled) is on; 503 otherwise
+  GET  /healthz               200 when the database answers, the extension (client mode:
+                              its plain install) is installed and its gate is open; 503
+                              otherwise
 
 With a token set, every endpoint but /healthz needs "Authorization: Bearer <token>" (and
 counts against the rate limit). One JSON line per request goes to standard output. SIGTERM or SIGINT: stop accepting, finish requests, exit 0.
@@ -70,6 +74,7 @@ const Flag kFlags[] = {
     {"--threads", "TEST_CLEANUP_THREADS"},
     {"--statement-timeout", "TEST_CLEANUP_STATEMENT_TIMEOUT"},
     {"--lock-timeout", "TEST_CLEANUP_LOCK_TIMEOUT"},
+    {"--mode", "TEST_CLEANUP_MODE"},
 };
 
 bool parse_number(const std::string &name, const std::string &text, double low, double high,
@@ -156,6 +161,14 @@ bool load_config(const std::vector<std::string> &args,
   config->environment = environment;
   if (values.count("--listen")) config->listen = values["--listen"];
   if (values.count("--db")) config->conninfo = values["--db"];
+  if (values.count("--mode")) {
+    const std::string mode = lower(values["--mode"]);
+    if (mode != "extension" && mode != "client") {
+      *error = "--mode must be extension or client, not \"" + values["--mode"] + "\"";
+      return false;
+    }
+    config->client_mode = mode == "client";
+  }
 
   double number = 0;
   if (values.count("--port") &&

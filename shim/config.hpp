@@ -20,6 +20,9 @@ struct Config {
   int threads = 8;
   int statement_timeout_ms = 120000;
   int lock_timeout_ms = 30000;
+  // How cleanups run: SELECT test_cleanup() (the extension), or the client's planner over
+  // libpq where the extension cannot be installed (managed PostgreSQL).
+  bool client_mode = false;
 };
 
 const char *usage();

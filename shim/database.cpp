@@ -3,6 +3,9 @@
 #include <memory>
 #include <vector>
 
+#include "cleanup.hpp"
+#include "failure.hpp"
+
 namespace shim {
 
 namespace {
@@ -50,6 +53,18 @@ std::optional<std::string> call_cleanup(PGconn *conn, const CleanupBody &body,
                     {body.session ? body.session->c_str() : nullptr, dry_run}, error);
 }
 
+std::optional<std::string> call_client_cleanup(PGconn *conn, const CleanupBody &body,
+                                               DatabaseError *error) {
+  try {
+    return test_cleanup::client::clean(conn, {body.session, body.dry_run}).dump();
+  } catch (const test_cleanup::client::Failure &failure) {
+    *error = DatabaseError{failure.sqlstate, failure.what(), failure.detail, failure.hint};
+  } catch (const std::exception &failure) {
+    *error = DatabaseError{"XX000", failure.what(), "", ""};
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error) {
   // The gate first (FROM runs before the select list): a closed one refuses as a cleanup.
   return query_text(conn,
@@ -74,7 +89,29 @@ std::optional<std::string> call_heartbeat(PGconn *conn, const std::string &sessi
                     {session.c_str()}, error);
 }
 
-std::string health_problem(PGconn *conn) {
+namespace {
+
+std::string client_health_problem(PGconn *conn) {
+  Result installed(
+      PQexec(conn, "SELECT pg_catalog.to_regclass('test_cleanup.client_settings') IS NOT NULL"),
+      &PQclear);
+  if (!installed || PQresultStatus(installed.get()) != PGRES_TUPLES_OK)
+    return std::string("the health query failed: ") + PQerrorMessage(conn);
+  if (std::string(PQgetvalue(installed.get(), 0, 0)) != "t")
+    return "test_cleanup's client mode is not installed in this database "
+           "(test_cleanup_client --install)";
+  Result gate(PQexec(conn, "SELECT s.enabled FROM test_cleanup.client_settings s"), &PQclear);
+  if (!gate || PQresultStatus(gate.get()) != PGRES_TUPLES_OK || PQntuples(gate.get()) != 1)
+    return std::string("the health query failed: ") + PQerrorMessage(conn);
+  if (std::string(PQgetvalue(gate.get(), 0, 0)) != "t")
+    return "the gate is closed in this database (test_cleanup_client --enable)";
+  return "";
+}
+
+}  // namespace
+
+std::string health_problem(PGconn *conn, bool client_mode) {
+  if (client_mode) return client_health_problem(conn);
   Result result(
       PQexec(conn,
              "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'test_cleanup'),"

@@ -18,6 +18,11 @@ namespace shim {
 std::optional<std::string> call_cleanup(PGconn *conn, const CleanupBody &body,
                                         DatabaseError *error);
 
+// The same cleanup in client mode (client/cleanup.hpp): planned here, run in the server as
+// one transaction. No reaper: the caller refuses older_than_seconds first.
+std::optional<std::string> call_client_cleanup(PGconn *conn, const CleanupBody &body,
+                                               DatabaseError *error);
+
 // test_cleanup.sessions() as a JSON array; refused like a cleanup where the gate is closed.
 std::optional<std::string> call_sessions(PGconn *conn, DatabaseError *error);
 
@@ -28,7 +33,8 @@ std::optional<std::string> call_new_session(PGconn *conn, DatabaseError *error);
 std::optional<std::string> call_heartbeat(PGconn *conn, const std::string &session,
                                           DatabaseError *error);
 
-// Empty when the extension is installed and its gate is open; else the reason it is not.
-std::string health_problem(PGconn *conn);
+// Empty when the extension (client mode: its plain install) is installed and its gate is
+// open; else the reason it is not.
+std::string health_problem(PGconn *conn, bool client_mode);
 
 }  // namespace shim

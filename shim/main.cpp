@@ -1,6 +1,8 @@
 // test_cleanup_shim: a thin HTTP face over SELECT test_cleanup($1, $2) and the functions
 // of a shared test database (reap, sessions, heartbeat). One request is one function call;
-// everything that decides what is deleted lives in the database.
+// everything that decides what is deleted lives in the database. With --mode client (a
+// database where the extension cannot be installed) a cleanup is planned here by the same
+// planner and run in the server as one transaction (client/cleanup.hpp).
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -292,9 +294,21 @@ class Shim {
           error_body("Invalid request; nothing was deleted", invalid.code, invalid.message));
     current_request.session = parsed.session;
 
+    if (config_.client_mode && parsed.older_than_seconds)
+      return send_json(
+          res, 501,
+          error_body("The reaper (older_than_seconds) needs the test_cleanup extension; "
+                     "nothing was deleted",
+                     "not_supported_in_client_mode",
+                     "In client mode a cleanup takes a test_session_id, or none for every "
+                     "session."));
     DatabaseError failure;
     std::optional<std::string> result = with_connection(
-        [&](PGconn *conn) { return call_cleanup(conn, parsed, &failure); }, &failure);
+        [&](PGconn *conn) {
+          return config_.client_mode ? call_client_cleanup(conn, parsed, &failure)
+                                     : call_cleanup(conn, parsed, &failure);
+        },
+        &failure);
     if (!result) return send_mapped(res, map_database_error(failure));
 
     const nlohmann::json response = success_body(parsed.session, nlohmann::json::parse(*result));
@@ -330,7 +344,7 @@ class Shim {
     DatabaseError failure;
     const std::optional<std::string> answer = with_connection(
         [&](PGconn *conn) -> std::optional<std::string> {
-          problem = health_problem(conn);
+          problem = health_problem(conn, config_.client_mode);
           if (PQstatus(conn) != CONNECTION_OK) return std::nullopt;
           return problem;
         },
@@ -414,6 +428,7 @@ int run(int argc, char **argv) {
                   {"address", config.listen},
                   {"port", port},
                   {"environment", config.environment},
+                  {"mode", config.client_mode ? "client" : "extension"},
                   {"authentication", config.token.empty() ? "none" : "bearer"},
                   {"rate_limit", config.rate_limit}});
 

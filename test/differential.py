@@ -28,7 +28,13 @@ With --citus (on a Citus coordinator) every subject table is keyed by (tenant, i
 made a distributed table (by tenant, co-located; its foreign keys include tenant) or a
 reference table; no triggers, rules, partitions or SET NULL there (see README, Citus).
 
-  differential.py [--cases N] [--seed S] [--skip-fk-checks | --citus]   (defaults: 200 cases, a random seed)
+With --client PATH the cleanups run through test_cleanup_client (client mode, for managed
+PostgreSQL) instead of SELECT test_cleanup(): connect as the role that owns the tables in a
+database where the extension is not installed (--user). Each case's setup is committed for
+the client's own connection to see, and dropped afterwards.
+
+  differential.py [--cases N] [--seed S] [--skip-fk-checks | --citus | --client PATH --user ROLE]
+  (defaults: 200 cases, a random seed)
 
 Prints one "ok"/"not ok" line per case group and the seed to reproduce a failure.
 """
@@ -36,6 +42,7 @@ Prints one "ok"/"not ok" line per case group and the seed to reproduce a failure
 import argparse
 import json
 import random
+import subprocess
 import sys
 
 import psycopg2
@@ -294,7 +301,60 @@ def run_oracle(cur, schema, case, session):
             changed = changed or cur.rowcount > 0
 
 
-def run_case(conn, number, seed, with_links, skip_fk_checks=False, citus=False, transient_indexes="auto"):
+class ExtensionCleaner:
+    """SELECT test_cleanup() in the case's own transaction."""
+
+    def prepare(self, conn):
+        pass
+
+    def clean(self, cur, session, dry_run):
+        """The result object, or raises CleanupFailed with the error's text."""
+        name = "dry" if dry_run else "cleanup"
+        try:
+            cur.execute(f"SAVEPOINT {name}")
+            cur.execute("SELECT test_cleanup(%s, %s)", (session, dry_run))
+            return cur.fetchone()[0]
+        except psycopg2.Error as e:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            raise CleanupFailed(e.pgerror or str(e))
+
+    def finish(self, conn, schemas):
+        conn.rollback()  # drops both schemas: every case leaves the database as it found it
+
+
+class ClientCleaner:
+    """test_cleanup_client on a connection of its own: the setup is committed first."""
+
+    def __init__(self, path, dsn):
+        self.path, self.dsn = path, dsn
+
+    def prepare(self, conn):
+        conn.commit()
+
+    def clean(self, cur, session, dry_run):
+        command = [self.path, "--db", self.dsn] + (["--session", session] if session else []) + \
+            (["--dry-run"] if dry_run else [])
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise CleanupFailed(run.stderr)
+        return json.loads(run.stdout)
+
+    def finish(self, conn, schemas):
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM test_cleanup.root; DELETE FROM test_cleanup.link; "
+                        "DELETE FROM test_cleanup.listed_link; DELETE FROM test_cleanup.audit_log")
+            for schema in schemas:
+                cur.execute(f"DROP SCHEMA {q(schema)} CASCADE")
+        conn.commit()
+
+
+class CleanupFailed(Exception):
+    pass
+
+
+def run_case(conn, number, seed, with_links, skip_fk_checks=False, citus=False, transient_indexes="auto",
+             cleaner=ExtensionCleaner()):
     rng = random.Random(seed)
     case = Case(rng, with_links, skip_fk_checks, citus)
     subject, oracle = f"dt subject {number}", f"dt oracle {number}"
@@ -315,41 +375,38 @@ def run_case(conn, number, seed, with_links, skip_fk_checks=False, citus=False, 
         cur.execute("SELECT test_cleanup.add_listed_link(%s::regclass, 'id', %s::regclass, %s, '{ids}')",
                     (f"{q(subject)}.{q(case.names[dependent])}", f"{q(subject)}.{q(case.names[owner])}", name))
     session = rng.choice([SESSIONS[0], None])
-    cur.execute("SET LOCAL test_cleanup.skip_fk_checks = %s", ("on" if skip_fk_checks else "off",))
-    # No case indexes its foreign key columns: with "on", every lookup gets a transient index.
-    cur.execute("SET LOCAL test_cleanup.transient_indexes = %s", (transient_indexes,))
+    if isinstance(cleaner, ExtensionCleaner):
+        cur.execute("SET LOCAL test_cleanup.skip_fk_checks = %s", ("on" if skip_fk_checks else "off",))
+        # No case indexes its foreign key columns: with "on", every lookup gets a transient index.
+        cur.execute("SET LOCAL test_cleanup.transient_indexes = %s", (transient_indexes,))
+    cleaner.prepare(conn)
     before = table_contents(cur, oracle, case)
     problems = []
     # A dry run first: it must change nothing and count what the real cleanup then deletes.
     subject_before = table_contents(cur, subject, case)
     dry, dry_error = None, None
     try:
-        cur.execute("SAVEPOINT dry")
-        cur.execute("SELECT test_cleanup(%s, true)", (session,))
-        dry = cur.fetchone()[0]
-    except psycopg2.Error as e:
-        cur.execute("ROLLBACK TO SAVEPOINT dry")
-        dry_error = e.pgerror
+        dry = cleaner.clean(cur, session, True)
+    except CleanupFailed as e:
+        dry_error = str(e)
     if table_contents(cur, subject, case) != subject_before:
         problems.append("the dry run changed rows")
     try:
-        cur.execute("SAVEPOINT cleanup")
-        cur.execute("SELECT test_cleanup(%s)", (session,))
-        result = cur.fetchone()[0]
-    except psycopg2.Error as e:
-        if "lies on a cycle" in (e.pgerror or "") or "reference each other with NO ACTION" in (e.pgerror or ""):
-            conn.rollback()  # a listed link or rule table on a cycle is refused by design: no verdict
+        result = cleaner.clean(cur, session, False)
+    except CleanupFailed as e:
+        if "lies on a cycle" in str(e) or "reference each other with NO ACTION" in str(e):
+            # a listed link or rule table on a cycle is refused by design: no verdict
+            cleaner.finish(conn, (subject, oracle))
             return None, case
-        cur.execute("ROLLBACK TO SAVEPOINT cleanup")
         result = None
-        problems.append(f"test_cleanup failed: {e.pgerror}")
+        problems.append(f"test_cleanup failed: {e}")
     try:
         cur.execute("SAVEPOINT oracle")
         run_oracle(cur, oracle, case, session)
     except psycopg2.Error:
         # PostgreSQL's own cascade can fail (a SET NULL update re-checking another foreign
         # key whose parent goes in the same statement): no oracle, no verdict.
-        conn.rollback()
+        cleaner.finish(conn, (subject, oracle))
         return None, case
     got, want = table_contents(cur, subject, case), table_contents(cur, oracle, case)
     cur.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'test\\_cleanup\\_transient\\_%%'")
@@ -376,7 +433,7 @@ def run_case(conn, number, seed, with_links, skip_fk_checks=False, citus=False, 
             counted = result["deleted_counts"].get(name, 0)
             if counted != lost:
                 problems.append(f"table {name!r}: counted {counted}, the oracle lost {lost}")
-    conn.rollback()  # drops both schemas: every case leaves the database as it found it
+    cleaner.finish(conn, (subject, oracle))
     return problems, case
 
 
@@ -390,10 +447,14 @@ def main():
                         help="on a Citus coordinator: the subject's tables distributed or reference tables")
     parser.add_argument("--transient-indexes", default="auto", choices=("auto", "on", "off"),
                         help="test_cleanup.transient_indexes for every cleanup")
+    parser.add_argument("--client", metavar="PATH", help="clean with test_cleanup_client (client mode)")
+    parser.add_argument("--user", help="the role to connect as (client mode: the tables' owner)")
     args = parser.parse_args()
+    dsn = f"dbname={args.dbname}" + (f" user={args.user}" if args.user else "")
+    cleaner = ClientCleaner(args.client, dsn) if args.client else ExtensionCleaner()
 
     def connect():
-        conn = psycopg2.connect(dbname=args.dbname)
+        conn = psycopg2.connect(dsn)
         if args.citus:
             with conn.cursor() as cur:
                 cur.execute("SET citus.shard_count = 4")  # a handful of shards per table: faster cases
@@ -406,7 +467,8 @@ def main():
     for with_links in (False, True):
         label = ("foreign keys, links and listed links" if with_links else "foreign keys") + \
             (", skip_fk_checks" if args.skip_fk_checks else "") + (", Citus" if args.citus else "") + \
-            (f", transient_indexes {args.transient_indexes}" if args.transient_indexes != "auto" else "")
+            (f", transient_indexes {args.transient_indexes}" if args.transient_indexes != "auto" else "") + \
+            (", client mode as the tables' owner" if args.client else "")
         bad = undecided = built = 0
         for number in range(args.cases // 2):
             seed = args.seed * 100003 + number * 2 + int(with_links)
@@ -415,7 +477,7 @@ def main():
                 conn = connect()
             try:
                 problems, case = run_case(conn, number, seed, with_links, args.skip_fk_checks, args.citus,
-                                          args.transient_indexes)
+                                          args.transient_indexes, cleaner)
             except Exception:
                 print(f"# case seed {seed} raised:")
                 raise
