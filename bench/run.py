@@ -12,6 +12,10 @@ rows; the median of --runs runs is reported):
   g  test_cleanup with test_cleanup.skip_fk_checks on (NO ACTION schema)
   h  test_cleanup with test_cleanup.transient_indexes off (NO ACTION schema): d, e and g
      run with its default, auto
+  i  client mode (managed PostgreSQL): test_cleanup_client, a process of its own with its
+     own connection, on the NO ACTION schema with the extension dropped and the plain
+     install in its place
+  j  client mode through the shim (--mode client), the same database
 Scenarios: all test data, one session (the largest), one tiny session (5 users); each on
 the schemas of --shapes: plain (foreign key columns indexed), advised (plus the indexes
 test_cleanup.advise_indexes() recommends), bare (no index on any foreign key or link
@@ -42,6 +46,7 @@ import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIM = os.path.join(REPO, "shim", "test_cleanup_shim")
+CLIENT = os.path.join(REPO, "client", "test_cleanup_client")
 MARKER = "integration_test_data"
 LINK_FKS = [("invoices", "searchable_id", "searchables"), ("media_uploads", "searchable_id", "searchables"),
             ("payment_records", "invoice_id", "invoices")]
@@ -54,6 +59,8 @@ VARIANTS = {
     "f": ("test_cleanup via HTTP shim, NO ACTION", "noaction"),
     "g": ("test_cleanup skip_fk_checks, NO ACTION", "noaction"),
     "h": ("test_cleanup transient_indexes off, NO ACTION", "noaction"),
+    "i": ("client mode CLI, NO ACTION", "noaction"),
+    "j": ("client mode via HTTP shim, NO ACTION", "noaction"),
 }
 SHAPES = {"plain": ("", "foreign keys"), "advised": ("_idx", "foreign keys + advised"), "bare": ("_bare", "none")}
 FK_INDEXES = ["user_profiles_user_id", "user_sessions_user_id", "searchables_owner_id", "users_referred_by",
@@ -244,10 +251,22 @@ def fingerprint(db):
               FROM ratings) s""")
 
 
+def to_client_mode(db):
+    """The extension dropped, client mode's plain install in its place, the same rules."""
+    psql(db, "-c", "DROP EXTENSION test_cleanup CASCADE")
+    sh(CLIENT, "--db", f"dbname={db}", "--install")
+    sh(CLIENT, "--db", f"dbname={db}", "--enable")
+    psql(db, "-c", "SELECT reference_register()")
+
+
+def run_client(db, session):
+    sh(CLIENT, "--db", f"dbname={db}", *(["--session", session] if session else []))
+
+
 class HttpShim:
-    def __init__(self, db):
+    def __init__(self, db, mode="extension"):
         env = dict(os.environ, TEST_CLEANUP_ENV="test", TEST_CLEANUP_DB=f"dbname={db}", TEST_CLEANUP_RATE_LIMIT="0",
-                   TEST_CLEANUP_STATEMENT_TIMEOUT="0")
+                   TEST_CLEANUP_STATEMENT_TIMEOUT="0", TEST_CLEANUP_MODE=mode)
         self.process = subprocess.Popen([SHIM, "--port", "0"], env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
         self.url = f"http://127.0.0.1:{json.loads(self.process.stdout.readline())['port']}/api/v1/test-cleanup"
@@ -273,9 +292,14 @@ def measure(variant, template, session, run_number, timeout):
     sh("createdb", "--strategy", "file_copy", "-T", template, clone)  # faster than WAL_LOG at 10M rows
     shim = None
     try:
-        if variant == "f":
+        if variant in "ij":
+            to_client_mode(clone)
+        if variant == "i":
+            started = time.perf_counter()
+            run_client(clone, session)
+        elif variant in "fj":
             psql(clone, "-c", f"ALTER DATABASE {clone} SET test_cleanup.enabled = on")
-            shim = HttpShim(clone)
+            shim = HttpShim(clone, "client" if variant == "j" else "extension")
             started = time.perf_counter()
             shim.clean(session)
         else:
@@ -296,7 +320,7 @@ def measure(variant, template, session, run_number, timeout):
                 conn.close()
                 return None, None
         elapsed = time.perf_counter() - started
-        if not shim:
+        if variant not in "fij":
             conn.close()
         return elapsed, fingerprint(clone)
     finally:
@@ -375,8 +399,8 @@ def render(results, variants, rows, args):
              + (f". A time `> N s` is a statement cancelled after N s (--timeout)." if args.timeout else ""),
              "",
              "| scenario | indexes | " + " | ".join(f"{v}: {VARIANTS[v][0]}" for v in variants)
-             + " | d/a | e/b | e/a | c/e | g/a | e/h | e / e with FK indexes | same rows |",
-             "|---" * (len(variants) + 10) + "|"]
+             + " | d/a | e/b | e/a | c/e | g/a | e/h | e / e with FK indexes | i/e | j/f | same rows |",
+             "|---" * (len(variants) + 12) + "|"]
     plain = {scenario: m for scenario, shape, m, _ in results if shape == "plain"}
     for scenario, shape, m, same in results:
         def ratio(x, y, mx=m, my=m):
@@ -391,7 +415,8 @@ def render(results, variants, rows, args):
         vs_plain = ratio("e", "e", m, plain[scenario]) if shape == "bare" and scenario in plain else "-"
         lines.append(f"| {scenario} | {SHAPES[shape][1]} | " + " | ".join(cells)
                      + f" | {ratio('d', 'a')} | {ratio('e', 'b')} | {ratio('e', 'a')} | {ratio('c', 'e')} | {ratio('g', 'a')}"
-                     + f" | {ratio('e', 'h')} | {vs_plain} | " + ("yes" if same else "**NO**") + " |")
+                     + f" | {ratio('e', 'h')} | {vs_plain} | {ratio('i', 'e')} | {ratio('j', 'f')} | "
+                     + ("yes" if same else "**NO**") + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "catalog.hpp"
+#include "compiled_plan.hpp"
 #include "connection.hpp"
 #include "install.hpp"
 #include "outcome.hpp"
@@ -15,17 +16,56 @@ namespace test_cleanup::client {
 
 namespace {
 
-// The install, the gate (the plain install's _require_enabled() raises the extension's
-// refusal), the marker, the role for the audit row, and the opt-in this mode cannot give.
-const char *const kStateQuery = R"SQL(
+// Whether the extension or client mode is installed, the opt-in this mode cannot give,
+// the role for the audit row, whether Citus is present, and the search_path user triggers
+// run with: the database's own (as in the extension), else the one this connection started
+// with (the server's, or the connecting role's: the server's configuration files, which the
+// extension reads, are for superusers only). The first statement of the cleanup, before it
+// sets its own search_path.
+const std::string kStateQuery = std::string(R"SQL(
 SELECT (SELECT e.extversion FROM pg_catalog.pg_extension e
          WHERE e.extname OPERATOR(pg_catalog.=) 'test_cleanup'),
        pg_catalog.to_regclass('test_cleanup.client_settings') IS NOT NULL,
        pg_catalog.current_setting('test_cleanup.skip_fk_checks', true),
-       CURRENT_USER)SQL";
-const char *const kGateQuery =
-    "SELECT s.version, test_cleanup._marker() FROM test_cleanup._require_enabled(), "
-    "test_cleanup.client_settings s";
+       CURRENT_USER,
+       EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus'),
+       coalesce(d.path, pg_catalog.current_setting('search_path'))
+  FROM ()SQL") + kDatabaseSearchPathQuery +
+                                ") d(path, loaded)";
+// The cleanup's own settings, as the extension's function has them: a search_path of
+// schemas no one else writes, and no JIT (its statements are many and short); and no check
+// of the plan function's body when it is created (generated, and run right after: checking
+// would compile it twice).
+const char *const kOwnSettings =
+    "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true), "
+    "pg_catalog.set_config('jit', 'off', true), "
+    "pg_catalog.set_config('check_function_bodies', 'off', true)";
+// The gate (closed: the plain install's _require_enabled() raises the extension's refusal),
+// the marker, the fingerprint of the catalogs and the plan kept for it, and whether this
+// connection's function already holds that plan's body ($1: the version of this client's
+// plans; $2: every session, or one).
+const std::string kGateQuery = std::string(R"SQL(
+WITH f(v) AS (SELECT $1::pg_catalog.text || ' ' || )SQL") +
+                               kFingerprintSql + R"SQL(),
+kept AS (SELECT c.plan FROM test_cleanup.client_plan_cache c, f
+          WHERE c.all_sessions OPERATOR(pg_catalog.=) $2::pg_catalog.bool
+            AND c.fingerprint OPERATOR(pg_catalog.=) f.v)
+SELECT s.version, s.marker, f.v, (SELECT k.plan::pg_catalog.text FROM kept k),
+       coalesce((SELECT p.prosrc OPERATOR(pg_catalog.=) (k.plan OPERATOR(pg_catalog.->>) 'body')
+                   FROM kept k, pg_catalog.pg_proc p
+                  WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+                            'pg_temp.test_cleanup_client_run(text, text, boolean, jsonb)')), false),
+       CASE WHEN NOT s.enabled THEN test_cleanup._require_enabled()::pg_catalog.text END
+  FROM test_cleanup.client_settings s, f)SQL";
+const std::string kFingerprintQuery =
+    std::string("SELECT $1::pg_catalog.text || ' ' || ") + kFingerprintSql;
+const char *const kKeepPlan = R"SQL(
+INSERT INTO test_cleanup.client_plan_cache AS c (all_sessions, fingerprint, plan)
+VALUES ($1::pg_catalog.bool, $2::pg_catalog.text, $3::pg_catalog.jsonb)
+ON CONFLICT (all_sessions) DO UPDATE
+   SET fingerprint = excluded.fingerprint, plan = excluded.plan, planned_at = pg_catalog.now())SQL";
+// What a kept plan is tied to besides the catalogs: the format of this client's plans.
+const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 1";
 
 // The array type of each carried column's type, named so the function's DECLARE reads it
 // whatever its search_path (types outside pg_catalog come qualified: this runs with
@@ -35,13 +75,6 @@ SELECT t.oid::pg_catalog.int8, pg_catalog.format_type(t.typarray, NULL)
   FROM pg_catalog.pg_type t
  WHERE t.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
    AND t.typarray OPERATOR(pg_catalog.<>) 0)SQL";
-
-// Without a search_path of the database's own, user triggers get the one this connection
-// started with (the server's, or the connecting role's): the server's configuration files,
-// which the extension reads, are for superusers only.
-const char *const kSessionSearchPathQuery =
-    "SELECT s.reset_val FROM pg_catalog.pg_settings s "
-    "WHERE s.name OPERATOR(pg_catalog.=) 'search_path'";
 
 const char *const kOwnSearchPath = "SET LOCAL search_path = pg_catalog, pg_temp";
 
@@ -62,6 +95,13 @@ void check_state(const TextRows &state) {
                   "database's owner role is not one.",
                   "RESET test_cleanup.skip_fk_checks; the cleanup runs with every check.");
 }
+
+// A plan to keep in test_cleanup.client_plan_cache once the cleanup's transaction ended.
+struct PlanToKeep {
+  bool all_sessions = true;
+  std::string fingerprint;
+  std::string plan;
+};
 
 std::map<TypeId, std::string> array_types(PGconn *conn, const Catalog &catalog, const Plan &plan) {
   std::set<TypeId> types;
@@ -123,33 +163,45 @@ std::optional<Failure> failure_of(const nlohmann::json &out, const Catalog &cata
   }
 }
 
-nlohmann::json run(PGconn *conn, const Request &request) {
+// The plan kept for the catalogs as they are, or one read and made now (and, where the
+// catalogs did not change meanwhile, kept for the next cleanup: *keep).
+CompiledPlan plan_for(PGconn *conn, bool all_sessions, const std::string &fingerprint,
+                      const TextRows &gate, bool citus, std::optional<PlanToKeep> *keep) {
+  // Citus's own catalogs decide a plan too; they are not in the fingerprint.
+  if (!gate.is_null(0, 3) && !citus)
+    return compiled_from_json(nlohmann::json::parse(gate.text(0, 3)));
+  PgCatalogSource source(conn);
+  const Catalog catalog = load_catalog(source);
+  const Plan plan = plan_cleanup(catalog, PlanOptions{all_sessions, false});
+  CompiledPlan compiled =
+      compile(catalog, plan, plan_function(catalog, plan, array_types(conn, catalog, plan)));
+  if (!citus && exec(conn, kFingerprintQuery, {kPlanFormat}).text(0, 0) == fingerprint)
+    *keep = PlanToKeep{all_sessions, fingerprint, to_json(compiled).dump()};
+  return compiled;
+}
+
+nlohmann::json run(PGconn *conn, const Request &request, std::optional<PlanToKeep> *keep) {
   const auto started = std::chrono::steady_clock::now();
-  exec(conn, kOwnSearchPath);
-  // As the extension's function: its statements are many and short.
-  exec(conn, "SET LOCAL jit = off");
   const TextRows state = exec(conn, kStateQuery);
   check_state(state);
+  exec(conn, kOwnSettings);
   const std::string role = state.text(0, 3);
-  const TextRows gate = exec(conn, kGateQuery);
+  const bool all_sessions = !request.session;
+  const TextRows gate = exec(conn, kGateQuery, {kPlanFormat, all_sessions ? "true" : "false"});
   if (gate.text(0, 0) != kInstallVersion)
     throw Failure("55000",
                   "test_cleanup: client mode " + gate.text(0, 0) +
                       " is installed in this database, this client is " + kInstallVersion,
                   "", "Run test_cleanup_client --db URI --install to upgrade it.");
   const std::string marker = gate.text(0, 1);
-
-  PgCatalogSource source(conn);
-  const Catalog catalog = load_catalog(source);
-  const Plan plan = plan_cleanup(catalog, PlanOptions{!request.session, false});
-  const PlanFunction function = plan_function(catalog, plan, array_types(conn, catalog, plan));
-  create_function(conn, function);
-
-  const TextRows database_path = exec(conn, kDatabaseSearchPathQuery);
-  const std::string search_path = database_path.is_null(0, 0)
-                                      ? exec(conn, kSessionSearchPathQuery).text(0, 0)
-                                      : database_path.text(0, 0);
-  exec(conn, "SELECT pg_catalog.set_config('search_path', $1, true)", {search_path});
+  const CompiledPlan compiled =
+      plan_for(conn, all_sessions, gate.text(0, 2), gate, state.text(0, 4) == "t", keep);
+  const Catalog &catalog = compiled.catalog;
+  const Plan &plan = compiled.plan;
+  const PlanFunction &function = compiled.function;
+  // A pooled connection (the shim's) keeps the function of its last cleanup, compiled.
+  if (gate.text(0, 4) != "t") create_function(conn, function);
+  exec(conn, "SELECT pg_catalog.set_config('search_path', $1, true)", {state.text(0, 5)});
   const TextRows called = exec(
       conn,
       std::string("SELECT pg_catalog.to_jsonb(f) FROM ") + kFunctionName + "($1, $2, $3, $4) f",
@@ -180,21 +232,36 @@ nlohmann::json run(PGconn *conn, const Request &request) {
   return result;
 }
 
+// After the cleanup's transaction, in a statement of its own: the row it writes is locked
+// only as long as that statement runs, never as long as a cleanup. A plan that cannot be
+// kept (another role's cleanup, say) is made again next time.
+void keep_plan(PGconn *conn, const std::optional<PlanToKeep> &keep) {
+  if (!keep) return;
+  try {
+    exec(conn, kKeepPlan, {keep->all_sessions ? "true" : "false", keep->fingerprint, keep->plan});
+  } catch (const Failure &) {
+  }
+}
+
 }  // namespace
 
 nlohmann::json clean(PGconn *conn, const Request &request) {
   if (request.session && request.session->empty())
     throw Failure("22023", kEmptySessionMessage, kEmptySessionDetail, kEmptySessionHint);
+  std::optional<PlanToKeep> keep;
   exec(conn, "BEGIN");
   try {
-    nlohmann::json result = run(conn, request);
+    nlohmann::json result = run(conn, request, &keep);
     exec(conn, request.dry_run ? "ROLLBACK" : "COMMIT");
+    keep_plan(conn, keep);
     return result;
   } catch (const UserError &error) {
     PQclear(PQexec(conn, "ROLLBACK"));
+    keep_plan(conn, keep);
     throw Failure(error);
   } catch (...) {
     PQclear(PQexec(conn, "ROLLBACK"));
+    keep_plan(conn, keep);
     throw;
   }
 }

@@ -34,3 +34,16 @@ BEGIN
                   HINT = 'On a test database, the role that installed test_cleanup opens it with: test_cleanup_client --db URI --enable';
     END IF;
 END $$;
+
+-- Client mode's plans, kept under a fingerprint of the catalogs and rules they were read from
+-- (client/compiled_plan.hpp): a cleanup reads and plans the schema only when it changed.
+-- Only ever a cache: deleting its rows is always safe.
+CREATE TABLE test_cleanup.client_plan_cache (
+    all_sessions boolean PRIMARY KEY,
+    fingerprint  text NOT NULL,
+    plan         jsonb NOT NULL,
+    planned_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE test_cleanup.client_plan_cache IS
+    'Client mode: the plan of the last cleanup of every session (all_sessions) or of one session, with the fingerprint of the catalogs it was read from';
+REVOKE ALL ON TABLE test_cleanup.client_plan_cache FROM PUBLIC;

@@ -57,7 +57,8 @@ expect_eq "the install has the extension's SQL objects, less the C ones, plus th
   "$(q "$ext_db" "$(objects_except "'test_cleanup._auto_tag_trigger()', 'test_cleanup._clean_sessions(text[],boolean)',
      'test_cleanup.explain(text)', 'test_cleanup.reap(interval,boolean)', 'test_cleanup._auto_tag()',
      'test_cleanup.auto_tag(regclass,boolean)'")")" \
-  "$(as_owner "$(objects_except "'client_settings', 'client_settings_pkey'")")"
+  "$(as_owner "$(objects_except "'client_settings', 'client_settings_pkey', 'client_plan_cache',
+                                 'client_plan_cache_pkey'")")"
 
 psql -X -q -v ON_ERROR_STOP=1 "$dsn" -f "$TC_REPO/test/reference_schema.sql" >/dev/null
 as_owner "SELECT reference_data_load()" >/dev/null
@@ -84,6 +85,18 @@ expect_eq "the audit log has the cleanup, by the owner role" "1 $owner" \
   "$(as_owner "SELECT count(*) || ' ' || max(role_name) FROM test_cleanup.audit_log")"
 expect_eq "no session function is left behind" "0" \
   "$(as_owner "SELECT count(*) FROM pg_proc WHERE proname = 'test_cleanup_client_run' AND pronamespace <> pg_my_temp_schema()")"
+# The plan is kept, for the catalogs as they are; a schema change it depends on makes the
+# next cleanup read and plan again.
+expect_eq "the plan of a session's cleanup is kept" "1" \
+  "$(as_owner "SELECT count(*) FROM test_cleanup.client_plan_cache WHERE NOT all_sessions")"
+as_owner "SELECT reference_data_load();
+          CREATE TABLE cm_later (id int PRIMARY KEY, user_id bigint REFERENCES users ON DELETE CASCADE);
+          INSERT INTO cm_later VALUES (1, 101), (2, 1)" >/dev/null
+run_client --db "$dsn" --session test_session_1640995200_abc12345
+expect_match "a table created since is in the next plan" '^0 .*"deleted_counts":\{[^}]*"cm_later":1' "$status $out"
+as_owner "DROP TABLE cm_later; SELECT reference_data_load()" >/dev/null
+run_client --db "$dsn" --session test_session_1640995200_abc12345
+expect_match "a table dropped since is not" '^0 .*"users":2' "$status $out"
 run_client --db "$dsn" --disable
 run_client --db "$dsn"
 expect_eq "--disable closes the gate again" "1" "$status"
