@@ -44,9 +44,10 @@ const char *const kOwnSettings =
 // the marker, the fingerprint of the catalogs and the plan kept for it, and whether this
 // connection's function already holds that plan's body ($1: the version of this client's
 // plans; $2: every session, or one).
-const std::string kGateQuery = std::string(R"SQL(
+const std::string &gate_query() {
+  static const std::string sql = std::string(R"SQL(
 WITH f(v) AS (SELECT $1::pg_catalog.text || ' ' || )SQL") +
-                               kFingerprintSql + R"SQL(),
+                                 fingerprint_sql() + R"SQL(),
 kept AS (SELECT c.plan FROM test_cleanup.client_plan_cache c, f
           WHERE c.all_sessions OPERATOR(pg_catalog.=) $2::pg_catalog.bool
             AND c.fingerprint OPERATOR(pg_catalog.=) f.v)
@@ -54,18 +55,25 @@ SELECT s.version, s.marker, f.v, (SELECT k.plan::pg_catalog.text FROM kept k),
        coalesce((SELECT p.prosrc OPERATOR(pg_catalog.=) (k.plan OPERATOR(pg_catalog.->>) 'body')
                    FROM kept k, pg_catalog.pg_proc p
                   WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
-                            'pg_temp.test_cleanup_client_run(text, text, boolean, jsonb)')), false),
+                            'pg_temp.test_cleanup_client_run(text, text, boolean, jsonb, text)')), false),
        CASE WHEN NOT s.enabled THEN test_cleanup._require_enabled()::pg_catalog.text END
   FROM test_cleanup.client_settings s, f)SQL";
-const std::string kFingerprintQuery =
-    std::string("SELECT $1::pg_catalog.text || ' ' || ") + kFingerprintSql;
+  return sql;
+}
+const std::string &fingerprint_query() {
+  static const std::string sql =
+      std::string("SELECT $1::pg_catalog.text || ' ' || ") + fingerprint_sql();
+  return sql;
+}
 const char *const kKeepPlan = R"SQL(
 INSERT INTO test_cleanup.client_plan_cache AS c (all_sessions, fingerprint, plan)
 VALUES ($1::pg_catalog.bool, $2::pg_catalog.text, $3::pg_catalog.jsonb)
 ON CONFLICT (all_sessions) DO UPDATE
    SET fingerprint = excluded.fingerprint, plan = excluded.plan, planned_at = pg_catalog.now())SQL";
-// What a kept plan is tied to besides the catalogs: the format of this client's plans.
-const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 1";
+// What a kept plan is tied to besides the catalogs: the format of this client's plans (the
+// number goes up whenever plan_function.cpp writes another function or compiled_plan.cpp
+// keeps another form).
+const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 2";
 
 // The array type of each carried column's type, named so the function's DECLARE reads it
 // whatever its search_path (types outside pg_catalog come qualified: this runs with
@@ -75,8 +83,6 @@ SELECT t.oid::pg_catalog.int8, pg_catalog.format_type(t.typarray, NULL)
   FROM pg_catalog.pg_type t
  WHERE t.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
    AND t.typarray OPERATOR(pg_catalog.<>) 0)SQL";
-
-const char *const kOwnSearchPath = "SET LOCAL search_path = pg_catalog, pg_temp";
 
 // The settings a managed database refuses to the cleanup: refused here, before anything.
 void check_state(const TextRows &state) {
@@ -175,19 +181,20 @@ CompiledPlan plan_for(PGconn *conn, bool all_sessions, const std::string &finger
   const Plan plan = plan_cleanup(catalog, PlanOptions{all_sessions, false});
   CompiledPlan compiled =
       compile(catalog, plan, plan_function(catalog, plan, array_types(conn, catalog, plan)));
-  if (!citus && exec(conn, kFingerprintQuery, {kPlanFormat}).text(0, 0) == fingerprint)
+  if (!citus && exec(conn, fingerprint_query(), {kPlanFormat}).text(0, 0) == fingerprint)
     *keep = PlanToKeep{all_sessions, fingerprint, to_json(compiled).dump()};
   return compiled;
 }
 
 nlohmann::json run(PGconn *conn, const Request &request, std::optional<PlanToKeep> *keep) {
   const auto started = std::chrono::steady_clock::now();
-  const TextRows state = exec(conn, kStateQuery);
+  const TextRows state = exec_fixed(conn, "test_cleanup_state", kStateQuery);
   check_state(state);
-  exec(conn, kOwnSettings);
+  exec_fixed(conn, "test_cleanup_settings", kOwnSettings);
   const std::string role = state.text(0, 3);
   const bool all_sessions = !request.session;
-  const TextRows gate = exec(conn, kGateQuery, {kPlanFormat, all_sessions ? "true" : "false"});
+  const TextRows gate = exec_fixed(conn, "test_cleanup_gate", gate_query(),
+                                   {kPlanFormat, all_sessions ? "true" : "false"});
   if (gate.text(0, 0) != kInstallVersion)
     throw Failure("55000",
                   "test_cleanup: client mode " + gate.text(0, 0) +
@@ -201,12 +208,11 @@ nlohmann::json run(PGconn *conn, const Request &request, std::optional<PlanToKee
   const PlanFunction &function = compiled.function;
   // A pooled connection (the shim's) keeps the function of its last cleanup, compiled.
   if (gate.text(0, 4) != "t") create_function(conn, function);
-  exec(conn, "SELECT pg_catalog.set_config('search_path', $1, true)", {state.text(0, 5)});
   const TextRows called = exec(
       conn,
-      std::string("SELECT pg_catalog.to_jsonb(f) FROM ") + kFunctionName + "($1, $2, $3, $4) f",
-      {marker, request.session, request.dry_run ? "true" : "false", function.statements.dump()});
-  exec(conn, kOwnSearchPath);
+      std::string("SELECT pg_catalog.to_jsonb(f) FROM ") + kFunctionName + "($1, $2, $3, $4, $5) f",
+      {marker, request.session, request.dry_run ? "true" : "false", function.statements.dump(),
+       state.text(0, 5)});
   const nlohmann::json out = nlohmann::json::parse(called.text(0, 0));
   if (std::optional<Failure> failure = failure_of(out, catalog, plan, function)) throw *failure;
 
@@ -225,10 +231,12 @@ nlohmann::json run(PGconn *conn, const Request &request, std::optional<PlanToKee
 
   const double duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  exec(conn, kInsertAuditRow,
-       {request.session, result["deleted_counts"].dump(), result["collateral_counts"].dump(),
-        std::to_string(duration_ms), role, std::nullopt});
-  exec(conn, kEndHeartbeat, {request.session});
+  // The audit row, and the session's heartbeat ended (both take the session as $1).
+  static const std::string audit_and_heartbeat = std::string("WITH audit AS (") + kInsertAuditRow +
+                                                 "), heartbeat AS (" + kEndHeartbeat + ") SELECT";
+  exec_fixed(conn, "test_cleanup_audit", audit_and_heartbeat,
+             {request.session, result["deleted_counts"].dump(), result["collateral_counts"].dump(),
+              std::to_string(duration_ms), role, std::nullopt});
   return result;
 }
 

@@ -2,26 +2,38 @@
 
 namespace test_cleanup::client {
 
-const char *const kFingerprintSql = R"SQL(pg_catalog.concat_ws(' ',
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_class x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_attribute x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8) ||
-            '.' || pg_catalog.count(*) FILTER (WHERE x.indisvalid)
-       FROM pg_catalog.pg_index x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_constraint x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_inherits x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_trigger x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_rewrite x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_namespace x),
-    (SELECT pg_catalog.count(*) || '.' || pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)
-       FROM pg_catalog.pg_extension x),
+namespace {
+
+// `(SELECT count || '.' || sum of xmin [|| extra] FROM catalog x [WHERE x.column >= 16384])`:
+// with `user_column`, only the rows of objects users created (OIDs from FirstNormalObjectId,
+// 16384, on; the system's own rows change only with the server's version), read by index.
+std::string catalog_state(const std::string &catalog, const std::string &user_column,
+                          const std::string &extra = "") {
+  return "(SELECT pg_catalog.count(*) || '.' || "
+         "pg_catalog.sum(x.xmin::pg_catalog.text::pg_catalog.int8)" +
+         (extra.empty() ? "" : " || '.' || " + extra) + " FROM pg_catalog." + catalog + " x" +
+         (user_column.empty()
+              ? ""
+              : " WHERE x." + user_column + " OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid") +
+         ")";
+}
+
+std::string make_fingerprint_sql() {
+  std::string parts;
+  for (const auto &[catalog, user_column] : {std::pair{"pg_class", "oid"},
+                                             {"pg_attribute", "attrelid"},
+                                             {"pg_constraint", "oid"},
+                                             {"pg_inherits", "inhrelid"},
+                                             {"pg_trigger", "oid"},
+                                             {"pg_rewrite", "oid"},
+                                             {"pg_namespace", ""},
+                                             {"pg_extension", ""}})
+    parts += catalog_state(catalog, user_column) + ",\n";
+  // An index that becomes valid is updated in place, keeping its xmin.
+  parts +=
+      catalog_state("pg_index", "indexrelid", "pg_catalog.count(*) FILTER (WHERE x.indisvalid)") +
+      ",\n";
+  return "pg_catalog.concat_ws(' ',\n" + parts + R"SQL(
     (SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\n',
         (SELECT pg_catalog.string_agg(r::pg_catalog.text, ' ' ORDER BY r.root_id) FROM test_cleanup.root r),
         (SELECT pg_catalog.string_agg(l::pg_catalog.text, ' ' ORDER BY l.link_id) FROM test_cleanup.link l),
@@ -30,6 +42,14 @@ const char *const kFingerprintSql = R"SQL(pg_catalog.concat_ws(' ',
         (SELECT pg_catalog.string_agg(k::pg_catalog.text, ' ' ORDER BY k.tbl) FROM test_cleanup.report_key k),
         (SELECT pg_catalog.string_agg(p.tbl::pg_catalog.oid::pg_catalog.text, ' ' ORDER BY p.tbl)
            FROM test_cleanup.protected p))))))SQL";
+}
+
+}  // namespace
+
+const std::string &fingerprint_sql() {
+  static const std::string sql = make_fingerprint_sql();
+  return sql;
+}
 
 CompiledPlan compile(const Catalog &catalog, const Plan &plan, PlanFunction function) {
   CompiledPlan compiled;

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+
 #include "model.hpp"
 #include "plan.hpp"
 #include "plan_function.hpp"
@@ -31,6 +33,6 @@ CompiledPlan compiled_from_json(const nlohmann::json &json);
 // update or a new row brings a newer one; DDL that the plan depends on writes rows of
 // these catalogs), and the rule tables' contents. Types and operators are left out: a plan
 // naming one that changed fails loudly, it cannot delete the wrong rows.
-extern const char *const kFingerprintSql;
+const std::string &fingerprint_sql();
 
 }  // namespace test_cleanup::client

@@ -18,6 +18,11 @@ using Params = std::vector<std::optional<std::string>>;
 // Runs one statement; throws Failure when the server refuses it.
 TextRows exec(PGconn *conn, const std::string &sql, const Params &params = {});
 
+// The same for a fixed statement of the client's, as a statement prepared on this connection
+// under `name` on first use: a pooled connection (the shim's) parses and plans it once.
+TextRows exec_fixed(PGconn *conn, const char *name, const std::string &sql,
+                    const Params &params = {});
+
 // The fields of a failed result (or of the connection, when there is no result).
 Failure failure_of(PGconn *conn, const PGresult *result);
 

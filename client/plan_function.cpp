@@ -7,7 +7,7 @@ namespace test_cleanup::client {
 const char *const kFunctionName = "pg_temp.test_cleanup_client_run";
 const char *const kFunctionArguments =
     "marker pg_catalog.text, session pg_catalog.text, dry_run pg_catalog.bool, "
-    "statements pg_catalog.jsonb";
+    "statements pg_catalog.jsonb, trigger_search_path pg_catalog.text";
 const char *const kFunctionOutputs =
     "OUT deleted pg_catalog.int8[], OUT collateral pg_catalog.int8[], "
     "OUT warn_slots pg_catalog.int4[], OUT warn_rows pg_catalog.int8[], "
@@ -43,6 +43,7 @@ class Generator {
     PlanFunction out;
     out.body =
         declarations() + "BEGIN\n" +
+        "  PERFORM pg_catalog.set_config('search_path', trigger_search_path, true);\n" +
         "  deleted := pg_catalog.array_fill(0::pg_catalog.int8, ARRAY[" +
         std::to_string(std::max<size_t>(slots_.size(), 1)) + "]);\n" +
         "  collateral := deleted;\n  warn_slots := '{}';\n  warn_rows := '{}';\n" +
@@ -55,6 +56,7 @@ class Generator {
         "    error_fields := ARRAY[e_state, e_message, e_detail, e_hint, e_constraint, "
         "e_table];\n"
         "  END;\n"
+        "  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);\n"
         "END\n";
     out.statements = std::move(statements_);
     out.slots = slots_;

@@ -25,7 +25,9 @@
 namespace test_cleanup::client {
 
 // Its signature, fixed for every plan (CREATE OR REPLACE keeps it):
-//   (marker text, session text, dry_run boolean, statements jsonb)
+//   (marker text, session text, dry_run boolean, statements jsonb, trigger_search_path text)
+//   It sets the search_path user triggers run with for its steps, and the cleanup's own
+//   (pg_catalog, pg_temp) again when it returns normally (a failure is rolled back).
 //   OUT deleted int8[], OUT collateral int8[]    per slot (PlanFunction::slots)
 //   OUT warn_slots int4[], OUT warn_rows int8[], OUT warn_keys text[]   a dry run's findings
 //   OUT failed_step int4, OUT failed_kind int4, OUT failed_slot int4, OUT failed_rows int8,
