@@ -73,7 +73,7 @@ ON CONFLICT (all_sessions) DO UPDATE
 // What a kept plan is tied to besides the catalogs: the format of this client's plans (the
 // number goes up whenever plan_function.cpp writes another function or compiled_plan.cpp
 // keeps another form).
-const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 2";
+const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 3";
 
 // The array type of each carried column's type, named so the function's DECLARE reads it
 // whatever its search_path (types outside pg_catalog come qualified: this runs with

@@ -66,7 +66,6 @@ CompiledPlan compile(const Catalog &catalog, const Plan &plan, PlanFunction func
     kept.id = id;
     kept.display_name = table.display_name;
     kept.report_key = table.report_key;
-    kept.by_ctid = table.by_ctid;
   };
   for (TableId id : plan.tables) keep(id);
   for (TableId id : function.slots) keep(id);
@@ -79,10 +78,8 @@ CompiledPlan compile(const Catalog &catalog, const Plan &plan, PlanFunction func
 nlohmann::json to_json(const CompiledPlan &compiled) {
   nlohmann::json tables = nlohmann::json::array(), steps = nlohmann::json::array();
   for (const auto &[id, table] : compiled.catalog.tables)
-    tables.push_back({{"id", id},
-                      {"display_name", table.display_name},
-                      {"report_key", table.report_key},
-                      {"by_ctid", table.by_ctid}});
+    tables.push_back(
+        {{"id", id}, {"display_name", table.display_name}, {"report_key", table.report_key}});
   for (const Step &step : compiled.plan.steps)
     steps.push_back({{"stage", static_cast<int>(step.stage)}, {"tables", step.tables}});
   return {{"tables", tables},
@@ -101,7 +98,6 @@ CompiledPlan compiled_from_json(const nlohmann::json &json) {
     table.id = id;
     table.display_name = item.at("display_name").get<std::string>();
     table.report_key = item.at("report_key").get<std::string>();
-    table.by_ctid = item.at("by_ctid").get<bool>();
   }
   compiled.plan.tables = json.at("plan_tables").get<std::vector<TableId>>();
   for (const nlohmann::json &item : json.at("steps")) {

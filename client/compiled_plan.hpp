@@ -16,7 +16,7 @@
 namespace test_cleanup::client {
 
 struct CompiledPlan {
-  Catalog catalog;  // tables with id, display_name, report_key and by_ctid only
+  Catalog catalog;  // tables with id, display_name and report_key only
   Plan plan;        // tables, and steps with stage and tables only
   PlanFunction function;
 };
