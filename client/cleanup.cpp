@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <set>
+#include <sstream>
 
 #include "catalog.hpp"
 #include "compiled_plan.hpp"
@@ -29,7 +30,8 @@ SELECT (SELECT e.extversion FROM pg_catalog.pg_extension e
        pg_catalog.current_setting('test_cleanup.skip_fk_checks', true),
        CURRENT_USER,
        EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus'),
-       coalesce(d.path, pg_catalog.current_setting('search_path'))
+       coalesce(d.path, pg_catalog.current_setting('search_path')),
+       coalesce(pg_catalog.current_setting('test_cleanup.lock_tables', true), '')
   FROM ()SQL") + kDatabaseSearchPathQuery +
                                 ") d(path, loaded)";
 // The cleanup's own settings, as the extension's function has them: a search_path of
@@ -73,7 +75,7 @@ ON CONFLICT (all_sessions) DO UPDATE
 // What a kept plan is tied to besides the catalogs: the format of this client's plans (the
 // number goes up whenever plan_function.cpp writes another function or compiled_plan.cpp
 // keeps another form).
-const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 3";
+const std::string kPlanFormat = std::string("client ") + kInstallVersion + " plan 4";
 
 // The array type of each carried column's type, named so the function's DECLARE reads it
 // whatever its search_path (types outside pg_catalog come qualified: this runs with
@@ -84,6 +86,12 @@ SELECT t.oid::pg_catalog.int8, pg_catalog.format_type(t.typarray, NULL)
  WHERE t.oid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
    AND t.typarray OPERATOR(pg_catalog.<>) 0)SQL";
 
+// A boolean setting as current_setting() prints what a client set (PostgreSQL does not check
+// a placeholder's value).
+bool setting_is_on(const std::string &value) {
+  return value == "on" || value == "true" || value == "1" || value == "yes";
+}
+
 // The settings a managed database refuses to the cleanup: refused here, before anything.
 void check_state(const TextRows &state) {
   if (!state.is_null(0, 0))
@@ -92,8 +100,7 @@ void check_state(const TextRows &state) {
                   "SELECT test_cleanup() does the same in the server.",
                   "Call SELECT test_cleanup(), or run the shim without --mode client.");
   if (state.text(0, 1) != "t") throw not_installed();
-  const std::string &skip = state.text(0, 2);
-  if (skip == "on" || skip == "true" || skip == "1" || skip == "yes")
+  if (setting_is_on(state.text(0, 2)))
     throw Failure("0A000",
                   "test_cleanup: test_cleanup.skip_fk_checks is not available in client mode",
                   "The fast mode turns PostgreSQL's foreign key triggers off with "
@@ -154,11 +161,18 @@ std::optional<Failure> failure_of(const nlohmann::json &out, const Catalog &cata
   }
   const int kind = out["failed_kind"].is_number() ? out["failed_kind"].get<int>() : 0;
   if (kind == static_cast<int>(FailedKind::none)) return std::nullopt;
+  const std::string keys =
+      out["failed_keys"].is_string() ? out["failed_keys"].get<std::string>() : "";
+  if (kind == static_cast<int>(FailedKind::sweep_rounds)) {
+    std::vector<TableId> tables;
+    std::stringstream slots(keys);
+    for (std::string slot; std::getline(slots, slot, ',');)
+      tables.push_back(function.slots.at(std::stoul(slot) - 1));
+    return Failure(sweep_rounds_error(catalog, tables));
+  }
   const Step &step = plan.steps.at(out["failed_step"].get<size_t>());
   const Table &table = catalog.tables.at(function.slots.at(out["failed_slot"].get<size_t>() - 1));
   const std::int64_t rows = out["failed_rows"].get<std::int64_t>();
-  const std::string keys =
-      out["failed_keys"].is_string() ? out["failed_keys"].get<std::string>() : "";
   switch (static_cast<FailedKind>(kind)) {
     case FailedKind::changed_rows:
       return Failure(changed_rows_error(table, rows, step.stage));
@@ -170,18 +184,21 @@ std::optional<Failure> failure_of(const nlohmann::json &out, const Catalog &cata
 }
 
 // The plan kept for the catalogs as they are, or one read and made now (and, where the
-// catalogs did not change meanwhile, kept for the next cleanup: *keep).
-CompiledPlan plan_for(PGconn *conn, bool all_sessions, const std::string &fingerprint,
-                      const TextRows &gate, bool citus, std::optional<PlanToKeep> *keep) {
+// catalogs did not change meanwhile, kept for the next cleanup: *keep). Plans that lock
+// tables (the opt-in test_cleanup.lock_tables) are made afresh each time, never kept.
+CompiledPlan plan_for(PGconn *conn, bool all_sessions, bool lock_tables,
+                      const std::string &fingerprint, const TextRows &gate, bool citus,
+                      std::optional<PlanToKeep> *keep) {
   // Citus's own catalogs decide a plan too; they are not in the fingerprint.
-  if (!gate.is_null(0, 3) && !citus)
+  if (!gate.is_null(0, 3) && !citus && !lock_tables)
     return compiled_from_json(nlohmann::json::parse(gate.text(0, 3)));
   PgCatalogSource source(conn);
   const Catalog catalog = load_catalog(source);
-  const Plan plan = plan_cleanup(catalog, PlanOptions{all_sessions, false});
+  const Plan plan = plan_cleanup(catalog, PlanOptions{all_sessions, false, lock_tables});
   CompiledPlan compiled =
       compile(catalog, plan, plan_function(catalog, plan, array_types(conn, catalog, plan)));
-  if (!citus && exec(conn, fingerprint_query(), {kPlanFormat}).text(0, 0) == fingerprint)
+  if (!citus && !lock_tables &&
+      exec(conn, fingerprint_query(), {kPlanFormat}).text(0, 0) == fingerprint)
     *keep = PlanToKeep{all_sessions, fingerprint, to_json(compiled).dump()};
   return compiled;
 }
@@ -201,13 +218,14 @@ nlohmann::json run(PGconn *conn, const Request &request, std::optional<PlanToKee
                       " is installed in this database, this client is " + kInstallVersion,
                   "", "Run test_cleanup_client --db URI --install to upgrade it.");
   const std::string marker = gate.text(0, 1);
-  const CompiledPlan compiled =
-      plan_for(conn, all_sessions, gate.text(0, 2), gate, state.text(0, 4) == "t", keep);
+  const bool lock_tables = setting_is_on(state.text(0, 6));
+  const CompiledPlan compiled = plan_for(conn, all_sessions, lock_tables, gate.text(0, 2), gate,
+                                         state.text(0, 4) == "t", keep);
   const Catalog &catalog = compiled.catalog;
   const Plan &plan = compiled.plan;
   const PlanFunction &function = compiled.function;
   // A pooled connection (the shim's) keeps the function of its last cleanup, compiled.
-  if (gate.text(0, 4) != "t") create_function(conn, function);
+  if (lock_tables || gate.text(0, 4) != "t") create_function(conn, function);
   const TextRows called = exec(
       conn,
       std::string("SELECT pg_catalog.to_jsonb(f) FROM ") + kFunctionName + "($1, $2, $3, $4, $5) f",

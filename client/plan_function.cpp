@@ -1,6 +1,7 @@
 #include "plan_function.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace test_cleanup::client {
 
@@ -39,7 +40,14 @@ class Generator {
 
   PlanFunction generate() {
     std::string steps;
-    for (size_t i = 0; i < plan_.steps.size(); ++i) steps += step_code(static_cast<int>(i));
+    for (size_t i = 0; i < plan_.steps.size(); ++i) {
+      if (i == plan_.sweep_begin && plan_.sweep_end > i) {
+        steps += sweep_code();
+        i = plan_.sweep_end - 1;
+        continue;
+      }
+      steps += step_code(static_cast<int>(i));
+    }
     PlanFunction out;
     out.body =
         declarations() + "BEGIN\n" +
@@ -71,11 +79,14 @@ class Generator {
   }
 
   // d<k>_<c>: the doomed rows of table k, column c; a<k>_<c>: a round's additions (cycles
-  // Citus runs round by round); n<k>: how many doomed rows table k has.
+  // Citus runs round by round); w<k>_<c>: what the current sweep round added (Step::added);
+  // n<k> and m<k>: how many rows d<k> and w<k> hold.
   std::string doomed(TableId id, size_t col, char prefix = 'd') const {
     return prefix + std::to_string(var_.at(id)) + "_" + std::to_string(col);
   }
-  std::string count(TableId id) const { return "n" + std::to_string(var_.at(id)); }
+  std::string count(TableId id, char prefix = 'n') const {
+    return prefix + std::to_string(var_.at(id));
+  }
   size_t columns(TableId id) const { return plan_.carried.at(id).size(); }
 
   std::string declarations() const {
@@ -85,8 +96,10 @@ class Generator {
         const std::string &type = array_types_.at(carried[c].type);
         text += "  " + doomed(id, c) + " " + type + " := '{}';\n";
         text += "  " + doomed(id, c, 'a') + " " + type + ";\n";
+        text += "  " + doomed(id, c, 'w') + " " + type + " := '{}';\n";
       }
       text += "  " + count(id) + " pg_catalog.int8 := 0;\n";
+      text += "  " + count(id, 'm') + " pg_catalog.int8 := 0;\n";
     }
     return text +
            "  sql pg_catalog.text[] := ARRAY(SELECT x.e FROM pg_catalog.jsonb_array_elements_text("
@@ -97,6 +110,7 @@ class Generator {
            "  v_tab pg_catalog.int4;\n  v_deleted pg_catalog.int8;\n"
            "  v_collateral pg_catalog.int8;\n  v_count pg_catalog.int8;\n"
            "  v_keys pg_catalog.text;\n  v_found pg_catalog.int8;\n"
+           "  sweep_round pg_catalog.int4 := 0;\n  sweep_found pg_catalog.int4[] := '{}';\n"
            "  e_state pg_catalog.text;\n  e_message pg_catalog.text;\n  e_detail pg_catalog.text;\n"
            "  e_hint pg_catalog.text;\n  e_constraint pg_catalog.text;\n  e_table "
            "pg_catalog.text;\n";
@@ -112,11 +126,14 @@ class Generator {
     return {sql, sql + 1};
   }
 
-  // `marker, session, d3_0, d3_1, ...` (and the rounds' additions, for iterate)
+  // `marker, session, d3_0, d3_1, ...` (then the sweep round's additions, Step::added; or
+  // the rounds' additions, for iterate)
   std::string arguments(const Step &step) const {
     std::string text = "marker, session";
     for (TableId id : step.inputs)
       for (size_t c = 0; c < columns(id); ++c) text += ", " + doomed(id, c);
+    for (TableId id : step.added)
+      for (size_t c = 0; c < columns(id); ++c) text += ", " + doomed(id, c, 'w');
     if (step.iterate)
       for (TableId id : step.inputs)
         for (size_t c = 0; c < columns(id); ++c) text += ", " + doomed(id, c, 'a');
@@ -175,6 +192,21 @@ class Generator {
           body = rounds(step, statement, using_args);
           break;
         }
+        if (step.appends) {  // the sweep's new rows join the doomed sets
+          body = in + "EXECUTE " + statement + " INTO " + into(step, 'w') + using_args + ";\n" +
+                 none_for_null(step, 'w', in);
+          for (TableId id : step.tables) {
+            body += in + count(id, 'm') + " := " + cardinality(id, 'w') + ";\n";
+            for (size_t c = 0; c < columns(id); ++c)
+              body += in + doomed(id, c) + " := pg_catalog.array_cat(" + doomed(id, c) + ", " +
+                      doomed(id, c, 'w') + ");\n";
+            body += in + count(id) + " := " + count(id) + kPlus + count(id, 'm') + ";\n" + in +
+                    "IF " + count(id, 'm') + kGreater +
+                    "0 THEN sweep_found := pg_catalog.array_append(sweep_found, " +
+                    std::to_string(slot(id)) + "); END IF;\n";
+          }
+          break;
+        }
         body = in + "EXECUTE " + statement + " INTO " + into(step, 'd') + using_args + ";\n" +
                none_for_null(step, 'd', in);
         for (TableId id : step.tables)
@@ -190,10 +222,11 @@ class Generator {
                "  collateral[s] := collateral[s]" + kPlus + "v_collateral;\n";
         // Rows named by their physical address that a trigger moved are not found again.
         const TableId first = step.tables.at(0);
+        const std::string doomed_rows = count(first, step.added.empty() ? 'n' : 'm');
         if (catalog_.tables.at(first).by_ctid && step.tables.size() == 1)
-          body += in + "  IF v_deleted" + kLess + count(first) + " THEN\n" +
-                  fail(i, FailedKind::changed_rows, slot(first),
-                       count(first) + kMinus + "v_deleted", "NULL", in + "    ") +
+          body += in + "  IF v_deleted" + kLess + doomed_rows + " THEN\n" +
+                  fail(i, FailedKind::changed_rows, slot(first), doomed_rows + kMinus + "v_deleted",
+                       "NULL", in + "    ") +
                   in + "  END IF;\n";
         body += in + "END LOOP;\n";
         break;
@@ -222,12 +255,14 @@ class Generator {
     // short; closure and cycle steps over few rows run without parallel workers.
     std::string rows;
     for (TableId id : step.inputs) rows += (rows.empty() ? "" : kPlus) + count(id);
+    for (TableId id : step.added) rows += (rows.empty() ? "" : kPlus) + count(id, 'm');
     std::string condition;
-    if (!step.inputs.empty()) condition = "rows_in" + kGreater + "0";
+    if (!step.inputs.empty() || !step.added.empty()) condition = "rows_in" + kGreater + "0";
     if (step.only_if_short)
       condition += (condition.empty() ? "" : " AND ") + std::string("deleted[") +
                    std::to_string(slot(step.tables.at(0))) + "]" + kLess + "rows_in";
-    const bool serial = step.stage == Stage::closure || step.stage == Stage::cycle;
+    const bool serial =
+        step.stage == Stage::closure || step.stage == Stage::cycle || step.stage == Stage::sweep;
     std::string code = "    -- step " + std::to_string(i) + ": " + stage_name(step.stage) + "\n" +
                        "    step_at := " + std::to_string(i) + ";\n";
     code += "    rows_in := " + (rows.empty() ? std::string("0") : rows) + ";\n";
@@ -241,6 +276,35 @@ class Generator {
              "true); END IF;\n";
     if (condition.empty()) return code + "    BEGIN\n" + body + "    END;\n";
     return code + "    IF " + condition + " THEN\n" + body + "    END IF;\n";
+  }
+
+  // The sweep (Plan::sweep_begin), as the extension's executor runs it: its steps again,
+  // each round's additions starting empty, until a round adds no row.
+  std::string sweep_code() {
+    std::set<TableId> tables;
+    for (size_t i = plan_.sweep_begin; i < plan_.sweep_end; ++i) {
+      tables.insert(plan_.steps[i].added.begin(), plan_.steps[i].added.end());
+      if (plan_.steps[i].appends)
+        tables.insert(plan_.steps[i].tables.begin(), plan_.steps[i].tables.end());
+    }
+    std::string reset, found;
+    for (TableId id : tables) {
+      for (size_t c = 0; c < columns(id); ++c)
+        reset += "      " + doomed(id, c, 'w') + " := '{}';\n";
+      reset += "      " + count(id, 'm') + " := 0;\n";
+      found += (found.empty() ? "" : kPlus) + count(id, 'm');
+    }
+    std::string code =
+        "    -- the sweep, until a round adds no row\n    LOOP\n"
+        "      sweep_round := sweep_round" +
+        kPlus + "1;\n      sweep_found := '{}';\n" + reset;
+    for (size_t i = plan_.sweep_begin; i < plan_.sweep_end; ++i)
+      code += step_code(static_cast<int>(i));
+    return code + "      EXIT WHEN " + found + kEqual + "0;\n      IF sweep_round" + kGreater +
+           "= " + std::to_string(kMaxSweepRounds) + " THEN\n" +
+           fail(static_cast<int>(plan_.sweep_begin), FailedKind::sweep_rounds, 0, found,
+                "pg_catalog.array_to_string(sweep_found, ',')", "        ") +
+           "      END IF;\n    END LOOP;\n";
   }
 
   // A cycle Citus runs one round at a time: each round's new rows join the doomed sets

@@ -38,7 +38,14 @@ extern const char *const kFunctionName;
 extern const char *const kFunctionArguments;  // the IN arguments, for CREATE and DROP
 extern const char *const kFunctionOutputs;
 
-enum class FailedKind { none = 0, changed_rows = 1, leftovers = 2, protected_rows = 3 };
+// sweep_rounds: failed_keys lists the slots whose last sweep round still found rows.
+enum class FailedKind {
+  none = 0,
+  changed_rows = 1,
+  leftovers = 2,
+  protected_rows = 3,
+  sweep_rounds = 4
+};
 
 struct PlanFunction {
   std::string body;

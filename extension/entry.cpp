@@ -44,6 +44,7 @@ namespace {
 bool cleanup_enabled = false;    // test_cleanup.enabled: off, so production is safe by default
 char *cleanup_marker = nullptr;  // test_cleanup.marker: the value of test_marker to match
 bool skip_fk_checks = false;     // test_cleanup.skip_fk_checks: off, PostgreSQL checks as usual
+bool lock_tables = false;        // test_cleanup.lock_tables: off, row locks and the sweep
 // test_cleanup.transient_indexes: auto, build the missing indexes a cleanup's lookups need
 // where its estimate says they pay.
 int transient_indexes = static_cast<int>(test_cleanup::IndexMode::automatic);
@@ -132,6 +133,7 @@ test_cleanup::CleanupRequest make_request(const char *session, const char *label
   request.session_label = label;
   request.role = role;
   request.skip_fk_checks = skip_fk_checks;
+  request.lock_tables = lock_tables;
   request.transient_indexes = static_cast<test_cleanup::IndexMode>(transient_indexes);
   request.dry_run = dry_run;
   return request;
@@ -224,6 +226,14 @@ void _PG_init(void) {
       "User triggers and rules on cleaned tables do not fire while it deletes. For "
       "superuser-run test databases whose rules and foreign keys describe every dependency.",
       &skip_fk_checks, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "test_cleanup.lock_tables",
+      "Locks the tables that point at their owners without a foreign key (and the owners of "
+      "listed links) against writes while a cleanup runs, instead of locking rows only.",
+      "Off by default: a cleanup locks only the rows it deletes, and after its deletes sweeps "
+      "up rows that attached to them through links meanwhile. On, writers of those tables "
+      "wait for the cleanup, and so do other cleanups.",
+      &lock_tables, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomEnumVariable(
       "test_cleanup.transient_indexes",
       "Builds, for a cleanup's own transaction, the indexes its lookups need and the database "

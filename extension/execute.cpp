@@ -175,34 +175,21 @@ class Cleanup {
   nlohmann::json run() {
     const auto started = std::chrono::steady_clock::now();
     spi_.connect();
-    cached_ = cached_plan(spi_, PlanOptions{!request_.session, request_.skip_fk_checks});
+    cached_ = cached_plan(
+        spi_, PlanOptions{!request_.session, request_.skip_fk_checks, request_.lock_tables});
     catalog_ = cached_.catalog;
     plan_ = cached_.plan;
 
     const std::string search_path = trigger_search_path(spi_);
-    const std::string parallel =
-        pg_call([] { return GetConfigOption(kParallelSetting, false, false); });
+    parallel_ = pg_call([] { return GetConfigOption(kParallelSetting, false, false); });
     set_local("search_path", search_path.c_str());
     for (size_t i = 0; i < plan_->steps.size(); ++i) {
-      const Step &step = plan_->steps[i];
-      if (step.stage == Stage::index) {
-        build_indexes(step);
+      if (i == plan_->sweep_begin && plan_->sweep_end > i) {
+        sweep();
+        i = plan_->sweep_end - 1;
         continue;
       }
-      if (step.stage == Stage::drop_index) {
-        drop_indexes(step);
-        continue;
-      }
-      // Cost follows the work: a step whose every input is empty has nothing to find.
-      const std::int64_t rows = input_rows(step);
-      if (!step.inputs.empty() && rows == 0) continue;
-      if (step.only_if_short && counts_[step.tables.at(0)].deleted >= rows) continue;
-      const bool few = rows < kFewRows;
-      const bool serial = (step.stage == Stage::closure || step.stage == Stage::cycle) && few;
-      if (serial) set_local(kParallelSetting, "0");
-      run_step(step, few && !step.sql_for_few.empty() ? step.sql_for_few : step.sql,
-               (*cached_.kept)[i]);
-      if (serial) set_local(kParallelSetting, parallel.c_str());
+      run_at(i);
     }
     set_local("search_path", kOwnSearchPath);
 
@@ -226,8 +213,8 @@ class Cleanup {
 
   std::vector<ExplainedStep> explain() {
     spi_.connect();
-    const CachedPlan cached =
-        cached_plan(spi_, PlanOptions{!request_.session, request_.skip_fk_checks});
+    const CachedPlan cached = cached_plan(
+        spi_, PlanOptions{!request_.session, request_.skip_fk_checks, request_.lock_tables});
     std::vector<ExplainedStep> steps;
     const IndexMode mode = request_.transient_indexes;
     for (const Step &step : cached.plan->steps) {
@@ -245,9 +232,13 @@ class Cleanup {
                                table_names(*cached.catalog, index.owners)});
         continue;
       }
-      steps.push_back(
-          {step.iterate ? "cycle, repeated until a round adds no row" : stage_name(step.stage),
-           table_names(*cached.catalog, step.tables), step.sql});
+      const size_t at = static_cast<size_t>(&step - cached.plan->steps.data());
+      const bool in_sweep = at >= cached.plan->sweep_begin && at < cached.plan->sweep_end;
+      steps.push_back({step.iterate                 ? "cycle, repeated until a round adds no row"
+                       : step.stage == Stage::sweep ? "sweep, repeated until a round finds no row"
+                       : in_sweep ? std::string(stage_name(step.stage)) + " (sweep)"
+                                  : stage_name(step.stage),
+                       table_names(*cached.catalog, step.tables), step.sql});
     }
     spi_.finish();
     return steps;
@@ -279,7 +270,59 @@ class Cleanup {
       auto found = doomed_.find(id);
       if (found != doomed_.end()) rows += found->second.rows;
     }
+    for (TableId id : step.added) {
+      auto found = added_.find(id);
+      if (found != added_.end()) rows += found->second.rows;
+    }
     return rows;
+  }
+
+  // The rows this sweep round added to a table; none (typed empty arrays) until a step did.
+  const Doomed &added(TableId id) {
+    auto found = added_.find(id);
+    if (found != added_.end()) return found->second;
+    Doomed none = doomed(id);  // for the array types
+    for (size_t i = 0; i < none.arrays.size(); ++i)
+      none.arrays[i] = empty_array(plan_->carried.at(id)[i].type);
+    none.rows = 0;
+    return added_[id] = std::move(none);
+  }
+
+  void run_at(size_t i) {
+    const Step &step = plan_->steps[i];
+    if (step.stage == Stage::index) return build_indexes(step);
+    if (step.stage == Stage::drop_index) return drop_indexes(step);
+    // Cost follows the work: a step whose every input is empty has nothing to find.
+    const std::int64_t rows = input_rows(step);
+    if ((!step.inputs.empty() || !step.added.empty()) && rows == 0) return;
+    if (step.only_if_short && counts_[step.tables.at(0)].deleted >= rows) return;
+    const bool few = rows < kFewRows;
+    const bool serial = (step.stage == Stage::closure || step.stage == Stage::cycle ||
+                         step.stage == Stage::sweep) &&
+                        few;
+    if (serial) set_local(kParallelSetting, "0");
+    run_step(step, few && !step.sql_for_few.empty() ? step.sql_for_few : step.sql,
+             (*cached_.kept)[i]);
+    if (serial) set_local(kParallelSetting, parallel_.c_str());
+  }
+
+  // The sweep (Plan::sweep_begin): its steps again until a round adds no row.
+  void sweep() {
+    for (int round = 1;; ++round) {
+      added_.clear();
+      for (size_t i = plan_->sweep_begin; i < plan_->sweep_end; ++i) run_at(i);
+      std::int64_t found = 0;
+      for (const auto &[id, rows] : added_) found += rows.rows;
+      if (found == 0) return;
+      if (round == kMaxSweepRounds) throw sweep_rounds_error(*catalog_, added_tables());
+    }
+  }
+
+  std::vector<TableId> added_tables() const {
+    std::vector<TableId> tables;
+    for (const auto &[id, rows] : added_)
+      if (rows.rows > 0) tables.push_back(id);
+    return tables;
   }
 
   // `kept`: the step's kept plan slot. A step without doomed-row inputs takes only the
@@ -289,9 +332,10 @@ class Cleanup {
     if (step.iterate) return run_rounds(step, sql);
     SpiParams params = step_params();
     for (TableId id : step.inputs) add_params(params, doomed(id));
+    for (TableId id : step.added) add_params(params, added(id));
     std::uint64_t rows = 0;
     try {
-      const bool keep = step.inputs.empty() || step.stage == Stage::verify;
+      const bool keep = (step.inputs.empty() && step.added.empty()) || step.stage == Stage::verify;
       if (keep && !kept) kept = Spi::keep(sql, params.types);
       rows = kept ? spi_.run(kept, params) : spi_.run(sql, params);
     } catch (const PgError &error) {
@@ -329,7 +373,24 @@ class Cleanup {
     for (size_t i = 0; i < rows.arrays.size(); ++i) params.add(rows.array_types[i], rows.arrays[i]);
   }
 
-  void read_doomed(const Step &step) { doomed_ = read_rows(step, std::move(doomed_)); }
+  // A sweep's step adds its rows to the doomed sets and to the round's additions.
+  void read_doomed(const Step &step) {
+    if (!step.appends) {
+      doomed_ = read_rows(step, std::move(doomed_));
+      return;
+    }
+    added_ = read_rows(step, std::move(added_));
+    for (TableId id : step.tables) append(doomed_.at(id), added_.at(id));
+  }
+
+  void append(Doomed &all, const Doomed &rows) {
+    if (rows.rows == 0) return;
+    for (size_t i = 0; i < all.arrays.size(); ++i)
+      all.arrays[i] = pg_call([&all, &rows, i] {
+        return OidFunctionCall2(F_ARRAY_CAT, all.arrays[i], rows.arrays[i]);
+      });
+    all.rows += rows.rows;
+  }
 
   // `into` with the rows of each of step.tables replaced by the ones the result holds.
   std::map<TableId, Doomed> read_rows(const Step &step, std::map<TableId, Doomed> into) {
@@ -366,14 +427,7 @@ class Cleanup {
       std::int64_t found = 0;
       for (const auto &[id, rows] : added) found += rows.rows;
       if (found == 0) return;
-      for (const auto &[id, rows] : added) {
-        Doomed &all = doomed_.at(id);
-        for (size_t i = 0; i < all.arrays.size(); ++i)
-          all.arrays[i] = pg_call([&all, &rows, i] {
-            return OidFunctionCall2(F_ARRAY_CAT, all.arrays[i], rows.arrays[i]);
-          });
-        all.rows += rows.rows;
-      }
+      for (const auto &[id, rows] : added) append(doomed_.at(id), rows);
     }
   }
 
@@ -541,7 +595,7 @@ class Cleanup {
       // Rows named by their physical address: one that a trigger updated has moved, and
       // the verify step cannot see that it survived. Every doomed row must be found.
       const Table &table = catalog_->tables.at(id);
-      const std::int64_t doomed_rows = doomed(id).rows;
+      const std::int64_t doomed_rows = step.added.empty() ? doomed(id).rows : added(id).rows;
       if (table.by_ctid && step.tables.size() == 1 && deleted < doomed_rows)
         throw changed_rows_error(table, doomed_rows - deleted, step.stage);
     }
@@ -608,7 +662,9 @@ class Cleanup {
   const Catalog *catalog_ = nullptr;  // cached_'s, for this call
   const Plan *plan_ = nullptr;
   std::map<TableId, Doomed> doomed_;
+  std::map<TableId, Doomed> added_;  // what the current sweep round added (Step::added)
   std::map<TableId, TableCounts> counts_;
+  std::string parallel_;  // the caller's max_parallel_workers_per_gather
   std::vector<BuiltIndex> built_;
   std::vector<std::string> not_built_;  // indexes that would have paid, and why not built
   nlohmann::json warnings_ = nlohmann::json::array();  // a dry run's protected-table findings

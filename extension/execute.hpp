@@ -19,6 +19,7 @@ struct CleanupRequest {
   std::optional<std::string> session;  // none: every test session
   std::string marker;
   bool skip_fk_checks = false;
+  bool lock_tables = false;  // test_cleanup.lock_tables
   IndexMode transient_indexes = IndexMode::automatic;
   std::string session_label;  // the session as a JSON string ("null" for all), for the log
   std::string role;           // the calling role (outside SECURITY DEFINER), for the audit

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <tuple>
 #include <utility>
 
 #include "catalog.hpp"
@@ -31,8 +32,9 @@ SELECT concat_ws(E'\n',
 struct Cache {
   std::string rules;
   Catalog catalog;
-  std::map<std::pair<bool, bool>, Plan> plans;                  // by (all_sessions, skip_fk_checks)
-  std::map<std::pair<bool, bool>, std::vector<KeptPlan>> kept;  // by step index
+  // By PlanOptions (all_sessions, skip_fk_checks, lock_tables).
+  std::map<std::tuple<bool, bool, bool>, Plan> plans;
+  std::map<std::tuple<bool, bool, bool>, std::vector<KeptPlan>> kept;  // by step index
 };
 
 namespace {
@@ -84,7 +86,8 @@ CachedPlan cached_plan(Spi &spi, const PlanOptions &options) {
     cache = std::move(fresh);
   }
   free_retired();
-  const auto key = std::make_pair(options.all_sessions, options.skip_fk_checks);
+  const auto key =
+      std::make_tuple(options.all_sessions, options.skip_fk_checks, options.lock_tables);
   auto found = cache->plans.find(key);
   if (found == cache->plans.end()) {
     found = cache->plans.emplace(key, plan_cleanup(cache->catalog, options)).first;

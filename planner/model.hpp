@@ -116,12 +116,17 @@ struct Catalog {
 };
 
 // What a plan depends on besides the catalog: every marked row (no session) or one test
-// session, and the opt-in test_cleanup.skip_fk_checks. Also the plan cache's key.
+// session, and the opt-ins test_cleanup.skip_fk_checks and lock_tables. Also the plan
+// cache's key.
 struct PlanOptions {
   bool all_sessions = true;
   // test_cleanup.skip_fk_checks: delete with PostgreSQL's foreign key triggers off, after
   // locking the tables it writes; SET NULL / SET DEFAULT are then applied by the plan.
   bool skip_fk_checks = false;
+  // test_cleanup.lock_tables: lock the tables linked without a foreign key (and the owners
+  // of listed links) against writes for the cleanup, as 1.1 did, instead of row locks and
+  // the sweep.
+  bool lock_tables = false;
 };
 
 }  // namespace test_cleanup

@@ -41,6 +41,17 @@ UserError changed_rows_error(const Table &table, std::int64_t missing, Stage sta
       "an update moves them.");
 }
 
+UserError sweep_rounds_error(const Catalog &catalog, const std::vector<TableId> &tables) {
+  return UserError(
+      "55000", "test_cleanup: rows kept attaching to doomed rows through links during the cleanup",
+      "After " + std::to_string(kMaxSweepRounds) +
+          " rounds of the sweep, each deleting what the round before found, the last one still "
+          "found new rows in " +
+          table_names(catalog, tables) + "; test_cleanup stage \"sweep\"; nothing was deleted.",
+      "Stop the writers of that session before cleaning it, or SET test_cleanup.lock_tables = "
+      "on, which makes them wait for the cleanup.");
+}
+
 UserError leftovers_error(const Table &table, std::int64_t left, const std::string &keys) {
   return UserError(
       "55000",

@@ -37,6 +37,10 @@ UserError no_array_type_error(const Table &table, const Column &column);
 // concurrent writer moved them).
 UserError changed_rows_error(const Table &table, std::int64_t missing, Stage stage);
 
+// The sweep still found new rows attached to doomed ones after kMaxSweepRounds rounds, in
+// `tables` (its last round's).
+UserError sweep_rounds_error(const Catalog &catalog, const std::vector<TableId> &tables);
+
 // Doomed rows still present after the deletes (Result::leftovers found some).
 UserError leftovers_error(const Table &table, std::int64_t left, const std::string &keys);
 

@@ -41,6 +41,8 @@ const char *stage_name(Stage stage) {
       return "transient index";
     case Stage::drop_index:
       return "drop transient indexes";
+    case Stage::sweep:
+      return "sweep";
   }
   return "unknown";
 }
@@ -149,7 +151,8 @@ class Planner {
   Planner(const Catalog &catalog, const PlanOptions &options)
       : catalog_(catalog),
         by_session_(!options.all_sessions),
-        skip_fk_checks_(options.skip_fk_checks) {
+        skip_fk_checks_(options.skip_fk_checks),
+        lock_tables_(options.lock_tables) {
     for (const Edge &edge : catalog_.edges) {
       edges_from_[edge.owner].push_back(&edge);
       edges_into_[edge.dependent].push_back(&edge);
@@ -164,6 +167,10 @@ class Planner {
                       "Register one with SELECT test_cleanup.add_root('users', 'test_metadata');");
     find_plan_tables();
     check_citus_tables();
+    // Citus refuses row locks across shards and the fast mode turns off the checks that row
+    // locks rely on: both lock the tables instead, as the opt-in does.
+    row_locks_ = !lock_tables_ && !skip_fk_checks_ && !citus_;
+    plan_.row_locks = row_locks_;
     find_carried_columns();
 
     std::vector<Group> owners_first = closure_groups();
@@ -190,6 +197,7 @@ class Planner {
     for (const Group &group : dependents_first) add_remove_steps(group);
     fuse_unread_closures();
     for (TableId id : plan_.tables) add_verify_step(id);
+    add_sweep_steps(owners_first, dependents_first);
     if (std::any_of(plan_.steps.begin(), plan_.steps.end(),
                     [](const Step &step) { return step.stage == Stage::index; }))
       add_step(Stage::drop_index, Result::none, {}, {}, "");
@@ -247,6 +255,7 @@ class Planner {
     for (TableId id : written_tables()) {
       const Table &t = table(id);
       if (t.citus == CitusKind::none) continue;
+      citus_ = true;
       if (t.citus == CitusKind::distributed) distributed_ = true;
       if (skip_fk_checks_)
         throw UserError("0A000",
@@ -382,12 +391,13 @@ class Planner {
                "SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)");
 
     // Row locks keep new children away from doomed owners only where a foreign key
-    // checks. Tables that point at their owner without one, and owners whose JSON lists
-    // decide whether a listed row survives, are locked against writes for the cleanup.
+    // checks. Without row locks (test_cleanup.lock_tables, Citus), tables that point at
+    // their owner without one, and owners whose JSON lists decide whether a listed row
+    // survives, are locked against writes for the cleanup; with them, the sweep finds what
+    // attached meanwhile (add_sweep_steps).
     std::set<TableId> guarded;
     for (const Edge &edge : catalog_.edges) {
-      if (!in_plan(edge.owner)) continue;
-      if (!in_plan(edge.dependent)) continue;
+      if (row_locks_ || !in_plan(edge.owner) || !in_plan(edge.dependent)) continue;
       if (edge.kind == EdgeKind::link) guarded.insert(edge.dependent);
       if (edge.kind == EdgeKind::listed_link) guarded.insert(edge.owner);
     }
@@ -413,10 +423,12 @@ class Planner {
     // Inheritance children have root rules of their own (see the catalog): ONLY here.
     // Where every table is locked (a Citus distributed table in the plan), no row lock.
     add_step(Stage::seed, Result::doomed, {root}, {},
-             aggregate(root, "SELECT " + sql::columns("x", carried(root)) + " FROM " +
-                                 sql::from(t, "x") + " WHERE " +
-                                 sql::metadata_match(t, "x", by_session_) +
-                                 (distributed_ ? "" : " FOR UPDATE OF x")));
+             aggregate(root,
+                       "SELECT " + sql::columns("x", carried(root)) + " FROM " + sql::from(t, "x") +
+                           " WHERE " + sql::metadata_match(t, "x", by_session_) +
+                           (distributed_
+                                ? ""
+                                : " ORDER BY " + sql::columns("x", t.key) + " FOR UPDATE OF x")));
   }
 
   // The edges between members of a group, in catalog order.
@@ -461,7 +473,41 @@ class Planner {
         if (edge->dooms_dependent()) growing.push_back(edge);
       add_index_step(growing);
       add_cycle_step(group, internal);
+      // A recursive statement cannot lock its rows: each member's go next, in key order.
+      if (row_locks_)
+        for (TableId id : group) {
+          Inputs inputs(plan_.carried);
+          add_step(
+              Stage::cycle, Result::none, {id}, {id},
+              "SELECT pg_catalog.count(*) FROM (" + locked(id, own_rows(id, "d", inputs)) + ") l");
+        }
     }
+  }
+
+  // The rows `alias` of `id` whose key is among those `rows` yields (its carried columns,
+  // key first): one array probe for a single-column key (an index or TID scan).
+  std::string key_among(TableId id, const std::string &alias, const std::string &rows) const {
+    const std::vector<Column> &key = table(id).key;
+    std::string names;
+    for (size_t c = 0; c < carried(id).size(); ++c) names += (c ? ", c" : "c") + std::to_string(c);
+    const std::string found = "(" + rows + ") f(" + names + ")";
+    if (key.size() == 1)
+      return alias + "." + key[0].name + " " + key[0].equals + " ANY (ARRAY(SELECT f.c0 FROM " +
+             found + "))";
+    std::string pairs;
+    for (size_t c = 0; c < key.size(); ++c)
+      pairs += (c ? " AND f.c" : "f.c") + std::to_string(c) + " " + key[c].equals + " " + alias +
+               "." + key[c].name;
+    return "EXISTS (SELECT FROM " + found + " WHERE " + pairs + ")";
+  }
+
+  // The carried columns of the rows `d` of `id` meeting `condition`, locked FOR UPDATE in
+  // key order: cleanups that lock overlapping rows take them table by table in plan order
+  // and in one order within a table, so none waits for another that waits for it.
+  std::string locked(TableId id, const std::string &condition) const {
+    return "SELECT " + sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") +
+           " WHERE " + condition + " ORDER BY " + sql::columns("d", table(id).key) +
+           " FOR UPDATE OF d";
   }
 
   // A step that builds, where they pay, the indexes the lookups along `edges` need and the
@@ -549,7 +595,7 @@ class Planner {
         rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
                 sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
                 condition;
-      return ctes + aggregate(id, rows);
+      return ctes + aggregate(id, row_locks_ ? locked(id, key_among(id, "d", rows)) : rows);
     };
     add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), statement(conditions));
     if (!listed.empty() && !by_ctes) {
@@ -569,14 +615,17 @@ class Planner {
   // correlated check risks one pass per candidate key: the planner expects 100 elements
   // per list and rarely hashes them).
   // `few`: for a handful of doomed owners, where the survivors are probed per key.
-  std::string listed_rows(const std::vector<const Edge *> &listed, Inputs &inputs, bool few) const {
+  // `correlated`: never the set difference (the sweep's candidates are few or none, and a
+  // set difference reads every surviving list even then).
+  std::string listed_rows(const std::vector<const Edge *> &listed, Inputs &inputs, bool few,
+                          bool correlated = false) const {
     // `SELECT what FROM owner o, its list's elements e WHERE `
     auto lists = [this](const Edge *edge, const std::string &what) {
       return "SELECT " + what + " FROM " + sql::from(table(edge->owner), "o") + ", " +
              sql::json_array_elements("o", *edge) + " e WHERE ";
     };
     auto keys = [&](const Edge *edge) { return lists(edge, sql::listed_key("e", *edge)); };
-    if (listed.size() == 1 && !listed.front()->owner_lists_indexed) {
+    if (listed.size() == 1 && !listed.front()->owner_lists_indexed && !correlated) {
       const Edge *edge = listed.front();
       const std::string doomed = doomed_owner(*edge, inputs);
       return sql::listed_column("d", *edge) + " " + sql::kEquals + " ANY (" + keys(edge) + doomed +
@@ -766,7 +815,9 @@ class Planner {
   // rule on a table of the plan) or a dependent lies in its owner's delete group; elsewhere
   // PostgreSQL's action alone does it (doing it here too would cost an UPDATE on top of
   // its per-row queries). Keys that set only some columns are then left to PostgreSQL.
-  void add_set_null_steps(const std::vector<Group> &delete_groups) {
+  // `owners`: only edges from these tables (the sweep's), when given.
+  void add_set_null_steps(const std::vector<Group> &delete_groups,
+                          const std::set<TableId> *owners = nullptr) {
     std::map<TableId, size_t> group_of;
     for (size_t i = 0; i < delete_groups.size(); ++i)
       for (TableId id : delete_groups[i]) group_of[id] = i;
@@ -774,7 +825,8 @@ class Planner {
       return table(id).runs_code_on_delete;
     });
     for (const Edge &edge : catalog_.edges) {
-      if (edge.kind != EdgeKind::foreign_key || edge.dooms_dependent() || !in_plan(edge.owner))
+      if (edge.kind != EdgeKind::foreign_key || edge.dooms_dependent() || !in_plan(edge.owner) ||
+          (owners && !owners->count(edge.owner)))
         continue;
       const bool same_group =
           in_plan(edge.dependent) && group_of.at(edge.dependent) == group_of.at(edge.owner);
@@ -955,6 +1007,94 @@ class Planner {
     plan_.steps.back().only_if_short = !t.may_keep_rows && !counted_apart;
   }
 
+  // With row locks, a row may point at a doomed owner through a link (nothing waits for the
+  // owner's lock there) and commit while the cleanup runs. After the deletes, the sweep
+  // finds such rows in a fresh snapshot, locked as the rest, with every row that depends on
+  // them, and removes them as the cleanup did its own: protect, set null, delete, verify.
+  // Its executor repeats it until a round adds no row. It reads the link owners' whole
+  // doomed sets and, along every other edge, only the rows the round added: a foreign key
+  // child of a locked row cannot commit, so a table reached only through foreign keys
+  // costs no statement unless a round found something above it.
+  void add_sweep_steps(const std::vector<Group> &owners_first,
+                       const std::vector<Group> &dependents_first) {
+    if (!row_locks_) return;
+    std::set<TableId> swept;
+    std::vector<TableId> queue;
+    for (const Edge &edge : catalog_.edges)
+      if (edge.kind == EdgeKind::link && in_plan(edge.owner) && swept.insert(edge.dependent).second)
+        queue.push_back(edge.dependent);
+    while (!queue.empty()) {
+      const TableId owner = queue.back();
+      queue.pop_back();
+      for (const Edge *edge : edges_from(owner))
+        if (edge->dooms_dependent() && in_plan(edge->dependent) &&
+            swept.insert(edge->dependent).second)
+          queue.push_back(edge->dependent);
+    }
+    if (swept.empty()) return;
+    plan_.sweep_begin = plan_.steps.size();
+    for (const Group &group : owners_first)
+      for (TableId id : group)
+        if (swept.count(id)) add_sweep_find_step(id, swept);
+    // The rest works on the round's additions only: the same steps as before, their inputs
+    // read from those.
+    const size_t rest = plan_.steps.size();
+    for (TableId id : plan_.tables)
+      if (swept.count(id) && table(id).is_protected) add_protect_step(id);
+    add_set_null_steps(dependents_first, &swept);
+    for (const Group &group : dependents_first)
+      if (std::any_of(group.begin(), group.end(), [&swept](TableId id) { return swept.count(id); }))
+        add_remove_steps(group);
+    for (TableId id : plan_.tables)
+      if (swept.count(id)) {
+        Inputs inputs(plan_.carried);
+        add_step(Stage::verify, Result::leftovers, {id}, {id},
+                 leftovers(table(id), own_rows(id, "d", inputs)));
+      }
+    for (size_t i = rest; i < plan_.steps.size(); ++i) {
+      Step &step = plan_.steps[i];
+      step.added = std::move(step.inputs);
+      step.inputs.clear();
+    }
+    plan_.sweep_end = plan_.steps.size();
+  }
+
+  // The rows of `id` that are not doomed yet and reach a doomed row: through a link, to any
+  // doomed owner row; through another edge, to a row this round added.
+  void add_sweep_find_step(TableId id, const std::set<TableId> &swept) {
+    std::vector<std::string> conditions;
+    std::set<std::tuple<TableId, std::vector<Column>, std::vector<Column>>> joins;
+    Inputs all(plan_.carried);
+    for (const Edge *edge : dooming_edges_into(id))
+      if (edge->kind == EdgeKind::link &&
+          joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second)
+        conditions.push_back(owned_rows(*edge, "d", all));
+    Inputs added(plan_.carried, all.next_param());
+    bool listed = false;
+    for (const Edge *edge : dooming_edges_into(id)) {
+      if (edge->kind == EdgeKind::link || !swept.count(edge->owner)) continue;
+      if (edge->kind == EdgeKind::listed_link)
+        listed = true;
+      else if (joins.emplace(edge->owner, edge->dependent_cols, edge->owner_cols).second)
+        conditions.push_back(owned_rows(*edge, "d", added));
+    }
+    if (listed) {  // a row an added owner lists, and no surviving owner lists
+      std::vector<const Edge *> links;
+      for (const Edge *edge : edges_into(id))
+        if (edge->kind == EdgeKind::listed_link) links.push_back(edge);
+      conditions.push_back(listed_rows(links, added, true, true));
+    }
+    std::string rows;
+    for (const std::string &condition : conditions)
+      rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
+              sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
+              condition;
+    add_step(Stage::sweep, Result::doomed, {id}, all.tables(),
+             aggregate(id, locked(id, key_among(id, "d", rows))));
+    plan_.steps.back().added = added.tables();
+    plan_.steps.back().appends = true;
+  }
+
   // Before anything is written: the doomed rows of a protected table that no marker
   // makes test data (a cascade or link reached them). Reading the doomed set keeps the
   // table's closure step (it is not fused into its delete).
@@ -1007,8 +1147,10 @@ class Planner {
       if (fused == fused_.end() || !own(step, id)) {
         steps.push_back(std::move(step));
       } else if (step.stage == Stage::remove && step.result == Result::counts) {
+        const std::string &where = fused->second.conditions.at(0);
         for (Step &replacement :
-             counted_deletes({id}, fused->second.inputs, fused->second.conditions))
+             counted_deletes({id}, fused->second.inputs,
+                             {row_locks_ ? key_among(id, "d", locked(id, where)) : where}))
           steps.push_back(std::move(replacement));
       }
     }
@@ -1023,7 +1165,10 @@ class Planner {
   const Catalog &catalog_;
   const bool by_session_;
   const bool skip_fk_checks_;
+  const bool lock_tables_;
+  bool citus_ = false;        // a Citus table the cleanup writes
   bool distributed_ = false;  // a Citus distributed table in the plan
+  bool row_locks_ = true;     // Plan::row_locks
   std::set<TableId> in_plan_;
   std::map<TableId, Gather> gathers_;  // closure steps of non-root tables, found by key only
   std::map<TableId, Gather> fused_;    // deleted straight from their owners' rows: one condition

@@ -21,11 +21,11 @@ namespace test_cleanup {
 constexpr int kFirstInputParam = 3;
 
 enum class Stage {
-  lock,            // advisory lock for the session; table locks for links without foreign keys
-                   // (with skip_fk_checks, or a Citus distributed table in the plan: for every
-                   // table the cleanup writes); Citus's modify mode
-  seed,            // lock the marked roots (FOR UPDATE) and collect them
-  closure,         // grow the doomed set of a table from its owners' doomed sets
+  lock,            // advisory lock for the session; table locks where rows cannot be locked
+                   // (Plan::row_locks false); Citus's modify mode
+  seed,            // lock the marked roots (FOR UPDATE, in key order) and collect them
+  closure,         // grow the doomed set of a table from its owners' doomed sets (and, with
+                   // row locks, lock those rows in key order)
   cycle,           // grow the doomed sets of tables that reference each other, to a fixed point
   protect,         // a protected table's doomed rows that are not marked: refuse (or warn)
   index,           // build the transient indexes that pay (Step::indexes), before the lookups
@@ -33,6 +33,7 @@ enum class Stage {
   set_null,        // what ON DELETE SET NULL / SET DEFAULT does to surviving rows, done first
   remove,          // delete the doomed rows, dependents before owners, and count them
   verify,          // after the deletes: no doomed row may still exist
+  sweep,           // after the deletes: rows that attached meanwhile through links (see Plan)
   drop_index,      // drop the transient indexes built before
 };
 
@@ -87,6 +88,13 @@ struct Step {
   bool iterate = false;
   // Stage::index: the indexes to build where they pay, given the doomed rows found so far.
   std::vector<TransientIndex> indexes = {};
+  // Steps of the sweep (Plan::sweep_begin): tables whose rows the current sweep round
+  // added, passed after the inputs' arrays (the same columns); the step runs when its
+  // inputs or these hold a row.
+  std::vector<TableId> added = {};
+  // A doomed step of the sweep: its rows are new, added to the tables' doomed sets and to
+  // the round's additions instead of replacing the sets.
+  bool appends = false;
 };
 
 // Below this many input rows a step is small: its probes finish before parallel workers
@@ -99,7 +107,19 @@ struct Plan {
   // dependents are matched on.
   std::map<TableId, std::vector<Column>> carried;
   std::vector<Step> steps;
+  // Row locks (the default): doomed rows are locked FOR UPDATE in key order, table by
+  // table in plan order, so two cleanups never deadlock, and no table is locked. A row that
+  // points at a doomed owner through a link (no foreign key waits for the owner's lock) may
+  // commit meanwhile: the sweep, steps [sweep_begin, sweep_end), finds such rows in a fresh
+  // snapshot, with what depends on them, and deletes them; its executor repeats it until a
+  // round adds no row (at most kMaxSweepRounds). Empty when nothing can attach so.
+  bool row_locks = true;
+  size_t sweep_begin = 0, sweep_end = 0;
 };
+
+// A sweep that still finds new rows after this many rounds fails the cleanup: something
+// keeps attaching rows to doomed owners as fast as they go.
+constexpr int kMaxSweepRounds = 100;
 
 // Throws UserError when the rules cannot be planned (no root, a cycle through a listed
 // link, a table with ON DELETE rules on a cycle).

@@ -51,22 +51,79 @@ wait
 expect_eq "first call of session A deletes its users" "2" "$(head -1 "$work/first")"
 expect_match "concurrent second call of session A returns zeros" '^\{("[a-z_]+": 0(, )?)+\}$' "$(cat "$work/second")"
 
-# --- a child inserted (not yet committed) before the cleanup: the cleanup waits, sees it,
-#     and deletes it -- with a foreign key (row lock) and without one (table lock) -------
-# table row, and how many rows of that table session A has without it
-for case in "user_profiles VALUES (999, 101, 'late')|2" "media_uploads VALUES (999, 101, '/late')|1"; do
-  table=${case%|*}
-  usual=${case#*|}
+# --- a child inserted (not yet committed) before the cleanup: with a foreign key, the
+#     cleanup waits for it (the insert holds a key lock on its owner), sees it, deletes it;
+#     without one (a link), only the opt-in table locks make it wait -------------------------
+# table row | how many rows of that table session A has without it | settings
+for case in "user_profiles VALUES (999, 101, 'late')|2|" \
+  "media_uploads VALUES (999, 101, '/late')|1|SET test_cleanup.lock_tables = on"; do
+  IFS='|' read -r table usual settings <<<"$case"
   name=${table%% *}
   fresh_reference_db "$db"
   background inserter "BEGIN" "INSERT INTO $table" "SELECT pg_sleep(1)" "COMMIT"
   sleep 0.3
-  background cleanup "SELECT test_cleanup('$A') -> 'deleted_counts' -> '$name'"
+  background cleanup "${settings:-SELECT}" "SELECT test_cleanup('$A') -> 'deleted_counts' -> '$name'"
   wait
-  expect_eq "$name row inserted while the cleanup started is not left behind" "0" \
+  expect_eq "$name row inserted while the cleanup started is not left behind${settings:+ ($settings)}" "0" \
     "$(q "$db" "SELECT count(*) FROM $name WHERE id = 999")"
-  expect_eq "$name: the cleanup counted it" "$((usual + 1))" "$(cat "$work/cleanup")"
+  expect_eq "$name: the cleanup counted it" "$((usual + 1))" "$(tail -1 "$work/cleanup")"
 done
+# Row locks (the default): the cleanup does not wait for the link row's writer; a row that
+# commits after the cleanup is an orphan as after any commit, and verify() names it.
+fresh_reference_db "$db"
+background inserter "BEGIN" "INSERT INTO media_uploads VALUES (999, 101, '/late')" "SELECT pg_sleep(1.5)" "COMMIT"
+sleep 0.3
+expect_eq "row locks: the cleanup does not wait for a writer of a linked table" "1" \
+  "$(q "$db" "SELECT test_cleanup('$A') -> 'deleted_counts' -> 'media_uploads'")"
+wait
+expect_match "row locks: what commits after the cleanup, verify() reports" \
+  'media_uploads\|link \(searchable_id\) points at a missing row of public.searchables \(id\)\|1\|\(999\)' \
+  "$(q "$db" "SELECT * FROM test_cleanup.verify('$A')")"
+
+# --- the sweep: link rows committed while the cleanup runs (held inside its last delete by
+#     a trigger on users) are found after the deletes, with what depends on them; with
+#     test_cleanup.lock_tables the writer waits for the cleanup instead -------------------
+late_rows="INSERT INTO invoices VALUES (999, 101, 1, 9);
+           INSERT INTO invoice_notes VALUES (999, 999, 'late');
+           INSERT INTO payment_records VALUES (999, 999, 'late');
+           INSERT INTO media_uploads VALUES (999, 101, '/late');"
+pause_on_users="CREATE FUNCTION pause_once() RETURNS trigger LANGUAGE plpgsql AS \$\$
+                BEGIN PERFORM pg_sleep(1); RETURN OLD; END \$\$;
+                CREATE TRIGGER pause_once BEFORE DELETE ON users FOR EACH ROW
+                  WHEN (OLD.id = 101) EXECUTE FUNCTION pause_once();"
+wait_for_pause() {
+  for _ in $(seq 1 100); do
+    [ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event = 'PgSleep'")" = 1 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+late_counts="SELECT concat_ws(' ', c -> 'invoices', c -> 'invoice_notes', c -> 'payment_records', c -> 'media_uploads')
+               FROM (SELECT test_cleanup('$A') -> 'deleted_counts' AS c) r"
+fresh_reference_db "$db"
+q "$db" "$pause_on_users" >/dev/null
+background cleanup "$late_counts"
+wait_for_pause || not_ok "the cleanup did not reach its pause"
+expect_eq "row locks: link rows commit while the cleanup runs" "" "$(psql -X -q -A -t -d "$db" -c "$late_rows" 2>&1)"
+wait
+expect_eq "the sweep found the late invoice, its note and payment record, and the late upload, and counted them" \
+  "3 3 3 2" "$(cat "$work/cleanup")"
+expect_eq "nothing of the late rows is left" "0" \
+  "$(q "$db" "SELECT (SELECT count(*) FROM invoices WHERE id = 999) + (SELECT count(*) FROM invoice_notes WHERE id = 999)
+                   + (SELECT count(*) FROM payment_records WHERE id = 999) + (SELECT count(*) FROM media_uploads WHERE id = 999)")"
+expect_eq "verify() after the sweep: nothing dangles" "" "$(q "$db" "SELECT * FROM test_cleanup.verify('$A')")"
+
+fresh_reference_db "$db"
+q "$db" "$pause_on_users" >/dev/null
+background cleanup "SET test_cleanup.lock_tables = on" "$late_counts"
+wait_for_pause || not_ok "the cleanup did not reach its pause"
+background inserter "$late_rows"
+wait_for_lock_waiters 1 || not_ok "lock_tables: the writer of a linked table did not wait for the cleanup"
+wait
+expect_eq "lock_tables: the cleanup deleted only what was there before it" "2 2 2 1" "$(tail -1 "$work/cleanup")"
+expect_eq "lock_tables: the late rows committed after the cleanup" "4" \
+  "$(q "$db" "SELECT (SELECT count(*) FROM invoices WHERE id = 999) + (SELECT count(*) FROM invoice_notes WHERE id = 999)
+                   + (SELECT count(*) FROM payment_records WHERE id = 999) + (SELECT count(*) FROM media_uploads WHERE id = 999)")"
 
 # --- a child inserted while the cleanup holds its locks: with a foreign key, the insert
 #     waits and then fails; it never commits an orphan -------------------------------------
@@ -80,33 +137,37 @@ expect_match "insert referencing a doomed user fails after the cleanup commits" 
 expect_eq "no orphan profile" "0" "$(q "$db" "SELECT count(*) FROM user_profiles WHERE user_id NOT IN (SELECT id FROM users)")"
 
 # --- updaters rewriting doomed rows while the cleanup runs: the cleanup pauses inside its
-#     first delete (a trigger sleeps on one comment), another client commits updates to
-#     every doomed post meanwhile (doomed through foreign keys, so neither row- nor
-#     table-locked), and the cleanup still deletes all of them: rows are named by key ------
-fresh_reference_db "$db"
-q "$db" "
-  CREATE TABLE cc_profiles (id int PRIMARY KEY, meta jsonb);
-  CREATE TABLE cc_posts (id int PRIMARY KEY, profile_id int REFERENCES cc_profiles ON DELETE CASCADE, edits int NOT NULL DEFAULT 0);
-  CREATE TABLE cc_comments (id int PRIMARY KEY, post_id int REFERENCES cc_posts ON DELETE CASCADE);
-  SELECT test_cleanup.add_root('cc_profiles', 'meta');
-  INSERT INTO cc_profiles VALUES (1, reference_metadata('cc_1', 'user')), (2, NULL);
-  INSERT INTO cc_posts (id, profile_id) SELECT s, 1 + (s > 50)::int FROM generate_series(1, 60) s;
-  INSERT INTO cc_comments SELECT s, s FROM generate_series(1, 60) s;
-  CREATE FUNCTION pause_once() RETURNS trigger LANGUAGE plpgsql AS \$\$
-  BEGIN PERFORM pg_sleep(1); RETURN OLD; END \$\$;
-  CREATE TRIGGER pause_once BEFORE DELETE ON cc_comments FOR EACH ROW
-    WHEN (OLD.id = 1) EXECUTE FUNCTION pause_once();" >/dev/null
-background cleanup "SELECT test_cleanup('cc_1') -> 'deleted_counts' -> 'cc_posts'"
-for _ in $(seq 1 100); do
-  [ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event = 'PgSleep'")" = 1 ] && break
-  sleep 0.05
+#     first delete (a trigger sleeps on one comment), another client updates every post
+#     meanwhile. With table locks (no row locks on dependents) the updates of doomed posts
+#     commit, and the cleanup still deletes all of them: rows are named by key. With row
+#     locks (the default) the updater waits for the doomed posts and then finds them gone --
+for settings in "SET test_cleanup.lock_tables = on" ""; do
+  fresh_reference_db "$db"
+  q "$db" "
+    CREATE TABLE cc_profiles (id int PRIMARY KEY, meta jsonb);
+    CREATE TABLE cc_posts (id int PRIMARY KEY, profile_id int REFERENCES cc_profiles ON DELETE CASCADE, edits int NOT NULL DEFAULT 0);
+    CREATE TABLE cc_comments (id int PRIMARY KEY, post_id int REFERENCES cc_posts ON DELETE CASCADE);
+    SELECT test_cleanup.add_root('cc_profiles', 'meta');
+    INSERT INTO cc_profiles VALUES (1, reference_metadata('cc_1', 'user')), (2, NULL);
+    INSERT INTO cc_posts (id, profile_id) SELECT s, 1 + (s > 50)::int FROM generate_series(1, 60) s;
+    INSERT INTO cc_comments SELECT s, s FROM generate_series(1, 60) s;
+    CREATE FUNCTION pause_once() RETURNS trigger LANGUAGE plpgsql AS \$\$
+    BEGIN PERFORM pg_sleep(1); RETURN OLD; END \$\$;
+    CREATE TRIGGER pause_once BEFORE DELETE ON cc_comments FOR EACH ROW
+      WHEN (OLD.id = 1) EXECUTE FUNCTION pause_once();" >/dev/null
+  background cleanup "${settings:-SELECT}" "SELECT test_cleanup('cc_1') -> 'deleted_counts' -> 'cc_posts'"
+  wait_for_pause
+  updated=$(q "$db" "UPDATE cc_posts SET edits = edits + 1 RETURNING id" | wc -l)
+  wait
+  if [ -n "$settings" ]; then
+    expect_eq "lock_tables: all posts updated by another client while the cleanup paused" "60" "$updated"
+  else
+    expect_eq "row locks: the updater waited for the doomed posts, then updated the others" "10" "$updated"
+  fi
+  expect_eq "the cleanup still deleted and counted the 50 doomed posts${settings:+ ($settings)}" "50" "$(tail -1 "$work/cleanup")"
+  expect_eq "the other profile's 10 posts are left, with their update" "10 10" \
+    "$(q "$db" "SELECT count(*) || ' ' || sum(edits) FROM cc_posts")"
 done
-updated=$(q "$db" "UPDATE cc_posts SET edits = edits + 1 RETURNING id" | wc -l)
-wait
-expect_eq "all posts updated by another client while the cleanup paused" "60" "$updated"
-expect_eq "the cleanup still deleted and counted the 50 doomed posts" "50" "$(cat "$work/cleanup")"
-expect_eq "the other profile's 10 posts are left, with their update" "10 10" \
-  "$(q "$db" "SELECT count(*) || ' ' || sum(edits) FROM cc_posts")"
 
 # --- eight sessions at once, with dependents shared across sessions: no deadlock -------
 fresh_reference_db "$db"
