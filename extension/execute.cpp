@@ -301,7 +301,7 @@ class Cleanup {
                          step.stage == Stage::sweep) &&
                         few;
     if (serial) set_local(kParallelSetting, "0");
-    run_step(step, few && !step.sql_for_few.empty() ? step.sql_for_few : step.sql,
+    run_step(step, few && !step.sql_for_few.empty() ? step.sql_for_few : step.sql, few,
              (*cached_.kept)[i]);
     if (serial) set_local(kParallelSetting, parallel_.c_str());
   }
@@ -326,18 +326,21 @@ class Cleanup {
   }
 
   // `kept`: the step's kept plan slot. A step without doomed-row inputs takes only the
-  // marker and the session, and a verify step probes keys, whose plan is the same for any
-  // number of them: those are planned once per backend, not once per call.
-  void run_step(const Step &step, const std::string &sql, KeptPlan &kept) {
+  // marker and the session, a verify step probes keys, and a step over few rows probes
+  // them too (its form for few rows, where it has one): their plan is the same for any
+  // number of them, so they are planned once per backend, not once per call. Larger steps
+  // are planned with their arrays' sizes known.
+  void run_step(const Step &step, const std::string &sql, bool few, KeptPlan &kept) {
     if (step.iterate) return run_rounds(step, sql);
     SpiParams params = step_params();
     for (TableId id : step.inputs) add_params(params, doomed(id));
     for (TableId id : step.added) add_params(params, added(id));
     std::uint64_t rows = 0;
     try {
-      const bool keep = (step.inputs.empty() && step.added.empty()) || step.stage == Stage::verify;
+      const bool keep =
+          (step.inputs.empty() && step.added.empty()) || step.stage == Stage::verify || few;
       if (keep && !kept) kept = Spi::keep(sql, params.types);
-      rows = kept ? spi_.run(kept, params) : spi_.run(sql, params);
+      rows = keep ? spi_.run(kept, params) : spi_.run(sql, params);
     } catch (const PgError &error) {
       add_stage_to_detail(error.edata(), *catalog_, step);
       throw;
