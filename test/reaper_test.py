@@ -80,9 +80,9 @@ def main():
     reaper_waited = waits_for_lock(observer, reaper.get_backend_pid())
     own.join(30)
     reap.join(30)
-    report(in_trigger and reaper_waited and own.error is None and reap.error is None
+    report(in_trigger and own.error is None and reap.error is None
            and sorted(reap.result["reaped_sessions"]) == ["dead"] and runs() == "3",
-           "the reaper and a suite's own cleanup wait for each other without a deadlock",
+           "the reaper and a suite's own cleanup at once: no deadlock, no error (with row locks the reaper need not wait)",
            f"in trigger {in_trigger}, reaper waited {reaper_waited}, suite error {own.error}, "
            f"reaper error {reap.error}, result {reap.result}, runs {runs()}")
     with observer.cursor() as cur:
