@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The reaper under concurrency, on a real server: a heartbeat that arrives while the
 reaper decides saves its session; the reaper and a running suite's own cleanup wait for
-each other without a deadlock; a dry run holds nothing afterwards. Ordering comes from
+each other without a deadlock (table locks) or not at all (row locks); a dry run holds nothing afterwards. Ordering comes from
 pg_stat_activity (who waits for a lock), never from sleeping. Prints TAP lines.
 
   test/reaper_test.py --dbname tc_reaper
@@ -62,34 +62,45 @@ def main():
            f"waited {waited}, error {reap.error}, result {reap.result}, runs {runs()}")
 
     # 2. A running suite (heartbeat just now) cleans its own session ("live") while the
-    #    reaper cleans "dead":
-    #    the suite's cleanup holds the link's table (a slow trigger keeps it busy) and then
-    #    ends its heartbeat; the reaper waits for the table. Neither waits for the other
-    #    in a cycle: both succeed.
-    fresh()
-    with observer.cursor() as cur:
-        cur.execute("UPDATE test_cleanup.heartbeat SET last_heartbeat = now() WHERE test_session_id = 'live'")
-        cur.execute("CREATE TRIGGER slow BEFORE DELETE ON rt.steps FOR EACH ROW EXECUTE FUNCTION rt.slow()")
-    suite, reaper = connect(), connect()
-    own = Background(suite, ["SELECT test_cleanup('live')"])
-    own.start()
-    in_trigger = transient_test.wait_until(
-        observer, "SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()")
-    reap = Background(reaper, ["SELECT test_cleanup.reap('1 hour')"])
-    reap.start()
-    reaper_waited = waits_for_lock(observer, reaper.get_backend_pid())
-    own.join(30)
-    reap.join(30)
-    report(in_trigger and own.error is None and reap.error is None
-           and sorted(reap.result["reaped_sessions"]) == ["dead"] and runs() == "3",
-           "the reaper and a suite's own cleanup at once: no deadlock, no error (with row locks the reaper need not wait)",
-           f"in trigger {in_trigger}, reaper waited {reaper_waited}, suite error {own.error}, "
-           f"reaper error {reap.error}, result {reap.result}, runs {runs()}")
-    with observer.cursor() as cur:
-        cur.execute("DROP TRIGGER slow ON rt.steps")
+    #    reaper cleans "dead", the suite's cleanup kept busy by a slow trigger. With
+    #    test_cleanup.lock_tables the suite holds the link's table and then ends its
+    #    heartbeat; the reaper waits for the table. Neither waits for the other in a cycle:
+    #    both succeed. With row locks (the default) the reaper needs nothing the suite holds:
+    #    it reaches its own delete (the same slow trigger) while the suite is still in it.
+    for lock_tables in (True, False):
+        fresh()
+        with observer.cursor() as cur:
+            cur.execute("UPDATE test_cleanup.heartbeat SET last_heartbeat = now() WHERE test_session_id = 'live'")
+            cur.execute("CREATE TRIGGER slow BEFORE DELETE ON rt.steps FOR EACH ROW EXECUTE FUNCTION rt.slow()")
+        setting = [f"SET test_cleanup.lock_tables = {'on' if lock_tables else 'off'}"]
+        suite, reaper = connect(), connect()
+        own = Background(suite, setting + ["SELECT test_cleanup('live')"])
+        own.start()
+        in_trigger = transient_test.wait_until(
+            observer, "SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()")
+        reap = Background(reaper, setting + ["SELECT test_cleanup.reap('1 hour')"])
+        reap.start()
+        if lock_tables:
+            ordered = waits_for_lock(observer, reaper.get_backend_pid())
+            name = "lock_tables: the reaper and a suite's own cleanup wait for each other without a deadlock"
+        else:  # both in their slow trigger at once: the reaper did not wait for the suite
+            ordered = transient_test.wait_until(
+                observer, "SELECT count(*) = 2 FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                "AND datname = current_database()", timeout=10)
+            name = "row locks: the reaper cleans another session while a suite's cleanup runs, without waiting for it"
+        own.join(30)
+        reap.join(30)
+        report(in_trigger and ordered and own.error is None and reap.error is None
+               and sorted(reap.result["reaped_sessions"]) == ["dead"] and runs() == "3",
+               name,
+               f"in trigger {in_trigger}, reaper {'waited' if lock_tables else 'did not wait'} {ordered}, "
+               f"suite error {own.error}, reaper error {reap.error}, result {reap.result}, runs {runs()}")
+        with observer.cursor() as cur:
+            cur.execute("DROP TRIGGER slow ON rt.steps")
 
-    # 3. A dry run releases what it locked: a writer to the link's table does not wait for
-    #    the transaction that ran it.
+    # 3. A dry run releases what it locked: a writer to the link's table, and a writer of a
+    #    row the dry run locked (the dead session's run), do not wait for the transaction
+    #    that ran it.
     fresh()
     dry, writer = connect(autocommit=False), connect()
     with dry.cursor() as cur:
@@ -99,6 +110,7 @@ def main():
         cur.execute("SET lock_timeout = '2s'")
         try:
             cur.execute("INSERT INTO rt.steps VALUES (10, 1)")
+            cur.execute("UPDATE rt.runs SET meta = meta WHERE id = 1")
             blocked = None
         except psycopg2.Error as e:
             blocked = e.pgerror

@@ -152,11 +152,12 @@ def main():
            f"waited {waited}, error {cleanup.error}, result {cleanup.result}")
 
     # 3. lock_timeout stops the wait: the error names the stage and the table, and nothing
-    #    is deleted or left behind.
+    #    is deleted or left behind. The writer's note belongs to a production order (one of a
+    #    doomed order would make the cleanup wait for that row, before any index).
     fresh()
     writer = connect(autocommit=False)
     with writer.cursor() as cur:
-        cur.execute("INSERT INTO tt.notes VALUES (5003, 1)")
+        cur.execute("INSERT INTO tt.notes VALUES (5003, 1500)")
     cleaner = connect()
     error = None
     try:
