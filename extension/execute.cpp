@@ -217,7 +217,9 @@ class Cleanup {
         spi_, PlanOptions{!request_.session, request_.skip_fk_checks, request_.lock_tables});
     std::vector<ExplainedStep> steps;
     const IndexMode mode = request_.transient_indexes;
-    for (const Step &step : cached.plan->steps) {
+    const Plan &plan = *cached.plan;
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const Step &step = plan.steps[i];
       if (step.stage == Stage::index || step.stage == Stage::drop_index) {
         if (mode == IndexMode::off) continue;
         if (step.stage == Stage::drop_index)
@@ -232,8 +234,7 @@ class Cleanup {
                                table_names(*cached.catalog, index.owners)});
         continue;
       }
-      const size_t at = static_cast<size_t>(&step - cached.plan->steps.data());
-      const bool in_sweep = at >= cached.plan->sweep_begin && at < cached.plan->sweep_end;
+      const bool in_sweep = i >= plan.sweep_begin && i < plan.sweep_end;
       steps.push_back({step.iterate                 ? "cycle, repeated until a round adds no row"
                        : step.stage == Stage::sweep ? "sweep, repeated until a round finds no row"
                        : in_sweep ? std::string(stage_name(step.stage)) + " (sweep)"

@@ -484,6 +484,33 @@ class Planner {
     }
   }
 
+  // The carried columns of the rows `parts` yield and the rows of `id` that `conditions`
+  // (on `d`) select, as a UNION (each part can use an index of its own). With row locks,
+  // those rows locked in key order (locked()); where `recheck` (on `d`) is given, only
+  // while they still meet it: a row that a writer points elsewhere while the cleanup waits
+  // for its lock is left (PostgreSQL rechecks the updated row).
+  std::string found_rows(TableId id, const std::vector<std::string> &parts,
+                         const std::vector<std::string> &conditions,
+                         const std::string &recheck) const {
+    std::string rows;
+    for (const std::string &part : parts) rows += (rows.empty() ? "" : " UNION ") + part;
+    for (const std::string &condition : conditions)
+      rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
+              sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
+              condition;
+    if (!row_locks_) return rows;
+    return locked(id, key_among(id, "d", rows) + (recheck.empty() ? "" : " AND " + recheck));
+  }
+
+  // `(a) OR (b) ...` of `first` (when not empty) and `conditions`.
+  static std::string any_of_conditions(const std::string &first,
+                                       const std::vector<std::string> &conditions) {
+    std::string any = first.empty() ? "" : "(" + first + ")";
+    for (const std::string &condition : conditions)
+      any += (any.empty() ? "(" : " OR (") + condition + ")";
+    return any.empty() ? "" : "(" + any + ")";
+  }
+
   // The rows `alias` of `id` whose key is among those `rows` yields (its carried columns,
   // key first): one array probe for a single-column key (an index or TID scan).
   std::string key_among(TableId id, const std::string &alias, const std::string &rows) const {
@@ -588,14 +615,12 @@ class Planner {
       conditions.push_back(listed_rows(listed, inputs, false));
     if (conditions.empty()) return;  // nothing reaches it from outside
 
+    // A row of a root table is also found by its own (seeded) key.
+    std::string recheck;
+    if (listed.empty())
+      recheck = any_of_conditions(is_root ? own_rows(id, "d", inputs) : "", conditions);
     auto statement = [&](const std::vector<std::string> &where) {
-      std::string rows;
-      for (const std::string &part : parts) rows += (rows.empty() ? "" : " UNION ") + part;
-      for (const std::string &condition : where)
-        rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
-                sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
-                condition;
-      return ctes + aggregate(id, row_locks_ ? locked(id, key_among(id, "d", rows)) : rows);
+      return ctes + aggregate(id, found_rows(id, parts, where, recheck));
     };
     add_step(Stage::closure, Result::doomed, {id}, inputs.tables(), statement(conditions));
     if (!listed.empty() && !by_ctes) {
@@ -1084,13 +1109,9 @@ class Planner {
         if (edge->kind == EdgeKind::listed_link) links.push_back(edge);
       conditions.push_back(listed_rows(links, added, true, true));
     }
-    std::string rows;
-    for (const std::string &condition : conditions)
-      rows += (rows.empty() ? "" : " UNION ") + std::string("SELECT ") +
-              sql::columns("d", carried(id)) + " FROM " + sql::from(table(id), "d") + " WHERE " +
-              condition;
     add_step(Stage::sweep, Result::doomed, {id}, all.tables(),
-             aggregate(id, locked(id, key_among(id, "d", rows))));
+             aggregate(id, found_rows(id, {}, conditions,
+                                      listed ? "" : any_of_conditions("", conditions))));
     plan_.steps.back().added = added.tables();
     plan_.steps.back().appends = true;
   }
@@ -1135,10 +1156,7 @@ class Planner {
     }
     for (const auto &[id, gather] : gathers_) {
       if (read_elsewhere.count(id) || !deleted_alone.count(id)) continue;
-      std::string where;
-      for (const std::string &condition : gather.conditions)
-        where += (where.empty() ? "(" : " OR (") + condition + ")";
-      fused_[id] = Gather{{where}, gather.inputs};
+      fused_[id] = Gather{{any_of_conditions("", gather.conditions)}, gather.inputs};
     }
     std::vector<Step> steps;
     for (Step &step : plan_.steps) {

@@ -125,6 +125,21 @@ expect_eq "lock_tables: the late rows committed after the cleanup" "4" \
   "$(q "$db" "SELECT (SELECT count(*) FROM invoices WHERE id = 999) + (SELECT count(*) FROM invoice_notes WHERE id = 999)
                    + (SELECT count(*) FROM payment_records WHERE id = 999) + (SELECT count(*) FROM media_uploads WHERE id = 999)")"
 
+# --- a row re-pointed while the cleanup waits for it: invoice 2 (a production user's, for
+#     A's searchable: collateral through a link) is moved to a production searchable by a
+#     writer that holds it; the cleanup waits for the row, then sees it no longer reaches a
+#     doomed row and leaves it (and its note and payment record) ----------------------------
+fresh_reference_db "$db"
+background writer "BEGIN" "UPDATE invoices SET searchable_id = 1 WHERE id = 2" "SELECT pg_sleep(1)" "COMMIT"
+sleep 0.3
+background cleanup "SELECT test_cleanup('$A') -> 'deleted_counts' -> 'invoices'"
+wait_for_lock_waiters 1 || not_ok "the cleanup did not wait for the row being re-pointed"
+wait
+expect_eq "row locks: a row re-pointed while the cleanup waited for it is not deleted" "1" "$(tail -1 "$work/cleanup")"
+expect_eq "the re-pointed invoice, its note and its payment record are all there" "3" \
+  "$(q "$db" "SELECT (SELECT count(*) FROM invoices WHERE id = 2 AND searchable_id = 1)
+                   + (SELECT count(*) FROM invoice_notes WHERE invoice_id = 2) + (SELECT count(*) FROM payment_records WHERE invoice_id = 2)")"
+
 # --- a child inserted while the cleanup holds its locks: with a foreign key, the insert
 #     waits and then fails; it never commits an orphan -------------------------------------
 fresh_reference_db "$db"
