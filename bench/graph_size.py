@@ -13,29 +13,21 @@ Needs a running server with the extension installed (PG* settings, as test/clust
 prints them)."""
 
 import argparse
-import os
 import statistics
 import subprocess
 import time
 
 import psycopg2
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import reference_db
+
 SESSION_A = "test_session_1640995200_abc12345"
 ACTIONS = ["CASCADE", "NO ACTION", "RESTRICT", "SET NULL"]
 
 
 def make_db(name, extra_tables, root_every=10):
-    subprocess.run(["dropdb", "--if-exists", name], check=True, capture_output=True)
-    subprocess.run(["createdb", name], check=True)
-    conn = psycopg2.connect(dbname=name)
-    conn.autocommit = True
+    conn = reference_db.create(name)
     cur = conn.cursor()
-    cur.execute("CREATE EXTENSION test_cleanup")
-    cur.execute(f"ALTER DATABASE {name} SET test_cleanup.enabled = on")
-    with open(os.path.join(REPO, "test", "reference_schema.sql")) as f:
-        cur.execute(f.read())
-    cur.execute("SELECT reference_data_load()")
     for chain in range(extra_tables // 3):
         parent = "users"
         if root_every and chain % root_every == 0:  # a root of its own, one marked row of session A

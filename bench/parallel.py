@@ -26,7 +26,6 @@ prints them). Times are printed, never asserted."""
 
 import argparse
 import multiprocessing
-import os
 import statistics
 import subprocess
 import threading
@@ -34,7 +33,8 @@ import time
 
 import psycopg2
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import reference_db
+
 
 # What a team writes by hand for this schema: the session's roots and their dependents
 # locked in key order, then deleted children first. Files go when no surviving searchable
@@ -101,16 +101,8 @@ SELECT u.id FROM u
 
 
 def make_db(name, schema, users):
-    subprocess.run(["dropdb", "--if-exists", name], check=True, capture_output=True)
-    subprocess.run(["createdb", name], check=True)
-    conn = psycopg2.connect(dbname=name)
-    conn.autocommit = True
+    conn = reference_db.create(name)
     cur = conn.cursor()
-    cur.execute("CREATE EXTENSION test_cleanup")
-    cur.execute(f"ALTER DATABASE {name} SET test_cleanup.enabled = on")
-    with open(os.path.join(REPO, "test", "reference_schema.sql")) as f:
-        cur.execute(f.read())
-    cur.execute("SELECT reference_data_load()")
     cur.execute("CREATE SEQUENCE bench_ids START 10000000")
     cur.execute("""INSERT INTO users SELECT 1000000 + s, 'p' || s, NULL, NULL FROM generate_series(1, %s) s;
                    INSERT INTO user_profiles SELECT 1000000 + s, 1000000 + s, 'bio' FROM generate_series(1, %s) s;
