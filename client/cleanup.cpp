@@ -249,10 +249,7 @@ nlohmann::json run(PGconn *conn, const Request &request, std::optional<PlanToKee
 
   const double duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  // The audit row, and the session's heartbeat ended (both take the session as $1).
-  static const std::string audit_and_heartbeat = std::string("WITH audit AS (") + kInsertAuditRow +
-                                                 "), heartbeat AS (" + kEndHeartbeat + ") SELECT";
-  exec_fixed(conn, "test_cleanup_audit", audit_and_heartbeat,
+  exec_fixed(conn, "test_cleanup_audit", kAuditAndEndHeartbeat,
              {request.session, result["deleted_counts"].dump(), result["collateral_counts"].dump(),
               std::to_string(duration_ms), role, std::nullopt});
   return result;

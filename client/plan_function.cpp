@@ -111,6 +111,7 @@ class Generator {
            "  v_collateral pg_catalog.int8;\n  v_count pg_catalog.int8;\n"
            "  v_keys pg_catalog.text;\n  v_found pg_catalog.int8;\n"
            "  sweep_round pg_catalog.int4 := 0;\n  sweep_found pg_catalog.int4[] := '{}';\n"
+           "  v_any pg_catalog.bool;\n"
            "  e_state pg_catalog.text;\n  e_message pg_catalog.text;\n  e_detail pg_catalog.text;\n"
            "  e_hint pg_catalog.text;\n  e_constraint pg_catalog.text;\n  e_table "
            "pg_catalog.text;\n";
@@ -238,6 +239,9 @@ class Generator {
                     in + "  ") +
                in + "END IF;\n";
         break;
+      case Result::any_rows:
+        body = in + "EXECUTE " + statement + " INTO v_any" + using_args + ";\n";
+        break;
       case Result::protected_rows:
         body = in + "EXECUTE " + statement + " INTO v_count, v_keys" + using_args + ";\n" + in +
                "IF v_count" + kGreater + "0 THEN\n" + in + "  IF NOT dry_run THEN\n" +
@@ -279,7 +283,8 @@ class Generator {
   }
 
   // The sweep (Plan::sweep_begin), as the extension's executor runs it: its steps again,
-  // each round's additions starting empty, until a round adds no row.
+  // each round's additions starting empty, until its probe finds nothing or a round adds
+  // no row.
   std::string sweep_code() {
     std::set<TableId> tables;
     for (size_t i = plan_.sweep_begin; i < plan_.sweep_end; ++i) {
@@ -297,8 +302,9 @@ class Generator {
     std::string code =
         "    -- the sweep, until a round adds no row\n    LOOP\n"
         "      sweep_round := sweep_round" +
-        kPlus + "1;\n      sweep_found := '{}';\n" + reset;
-    for (size_t i = plan_.sweep_begin; i < plan_.sweep_end; ++i)
+        kPlus + "1;\n      sweep_found := '{}';\n      v_any := false;\n" + reset +
+        step_code(static_cast<int>(plan_.sweep_begin)) + "      EXIT WHEN NOT v_any;\n";
+    for (size_t i = plan_.sweep_begin + 1; i < plan_.sweep_end; ++i)
       code += step_code(static_cast<int>(i));
     return code + "      EXIT WHEN " + found + kEqual + "0;\n      IF sweep_round" + kGreater +
            "= " + std::to_string(kMaxSweepRounds) + " THEN\n" +

@@ -200,11 +200,10 @@ class Cleanup {
             .count();
     const std::string deleted_text = result["deleted_counts"].dump(),
                       collateral_text = result["collateral_counts"].dump();
-    // A dry run's rollback would remove both; not writing them spares the audit sequence.
-    if (!request_.dry_run) {
-      write_audit_row(deleted_text, collateral_text, duration_ms);
-      end_heartbeat();
-    }
+    // A dry run's rollback would remove the audit row and restore the heartbeat; not writing
+    // them spares the audit sequence.
+    if (!request_.dry_run)
+      write_audit_row_end_heartbeat(deleted_text, collateral_text, duration_ms);
     spi_.finish();
     log_success(deleted_text, collateral_text, duration_ms);
     report_indexes();
@@ -235,10 +234,13 @@ class Cleanup {
         continue;
       }
       const bool in_sweep = i >= plan.sweep_begin && i < plan.sweep_end;
-      steps.push_back({step.iterate                 ? "cycle, repeated until a round adds no row"
-                       : step.stage == Stage::sweep ? "sweep, repeated until a round finds no row"
-                       : in_sweep ? std::string(stage_name(step.stage)) + " (sweep)"
-                                  : stage_name(step.stage),
+      steps.push_back({step.iterate ? "cycle, repeated until a round adds no row"
+                       : step.result == Result::any_rows
+                           ? "sweep: does a row reach a doomed row through a link? (each round; "
+                             "no: the sweep ends)"
+                       : in_sweep && step.stage != Stage::sweep
+                           ? std::string(stage_name(step.stage)) + " (sweep)"
+                           : stage_name(step.stage),
                        table_names(*cached.catalog, step.tables), step.sql});
     }
     spi_.finish();
@@ -307,11 +309,15 @@ class Cleanup {
     if (serial) set_local(kParallelSetting, parallel_.c_str());
   }
 
-  // The sweep (Plan::sweep_begin): its steps again until a round adds no row.
+  // The sweep (Plan::sweep_begin): its steps again until its probe finds no row to sweep
+  // (a probe without inputs is not run: nothing to find) or a round adds none.
   void sweep() {
     for (int round = 1;; ++round) {
       added_.clear();
-      for (size_t i = plan_->sweep_begin; i < plan_->sweep_end; ++i) run_at(i);
+      sweep_probe_ = false;
+      run_at(plan_->sweep_begin);
+      if (!sweep_probe_) return;
+      for (size_t i = plan_->sweep_begin + 1; i < plan_->sweep_end; ++i) run_at(i);
       std::int64_t found = 0;
       for (const auto &[id, rows] : added_) found += rows.rows;
       if (found == 0) return;
@@ -357,6 +363,9 @@ class Cleanup {
         return check_leftovers(step);
       case Result::protected_rows:
         return check_protected(step);
+      case Result::any_rows:
+        sweep_probe_ = spi_.text_at(0, 0) == "t";
+        return;
     }
   }
 
@@ -622,8 +631,8 @@ class Cleanup {
     warnings_.push_back(protected_warning(table, rows, keys));
   }
 
-  void write_audit_row(const std::string &deleted, const std::string &collateral,
-                       double duration_ms) {
+  void write_audit_row_end_heartbeat(const std::string &deleted, const std::string &collateral,
+                                     double duration_ms) {
     SpiParams params;
     params.add_text(session_param());
     params.add_text(&deleted);
@@ -632,17 +641,8 @@ class Cleanup {
     params.add_text(&request_.role);
     const std::unique_ptr<std::string> indexes = indexes_json();
     params.add_text(indexes.get());
-    static KeptPlan insert_audit_row;
-    spi_.run_fixed(insert_audit_row, kInsertAuditRow, params);
-  }
-
-  // The session is gone, and so is its sign of life (sessions(), the reaper); cleaning
-  // every session ends every heartbeat.
-  void end_heartbeat() {
     static KeptPlan plan;
-    SpiParams session;
-    session.add_text(session_param());
-    spi_.run_fixed(plan, kEndHeartbeat, session);
+    spi_.run_fixed(plan, kAuditAndEndHeartbeat, params);
   }
 
   void log_success(const std::string &deleted, const std::string &collateral,
@@ -668,7 +668,8 @@ class Cleanup {
   std::map<TableId, Doomed> doomed_;
   std::map<TableId, Doomed> added_;  // what the current sweep round added (Step::added)
   std::map<TableId, TableCounts> counts_;
-  std::string parallel_;  // the caller's max_parallel_workers_per_gather
+  std::string parallel_;      // the caller's max_parallel_workers_per_gather
+  bool sweep_probe_ = false;  // what the sweep's probe said in this round
   std::vector<BuiltIndex> built_;
   std::vector<std::string> not_built_;  // indexes that would have paid, and why not built
   nlohmann::json warnings_ = nlohmann::json::array();  // a dry run's protected-table findings

@@ -115,16 +115,17 @@ nlohmann::json cleanup_result(const Catalog &catalog, const Plan &plan,
   return result;
 }
 
-const char *const kInsertAuditRow = R"SQL(
+const char *const kAuditAndEndHeartbeat = R"SQL(
+WITH audit AS (
       INSERT INTO test_cleanup.audit_log
              (test_session_id, role_name, application_name, client_addr,
               deleted_counts, collateral_counts, duration_ms, transient_indexes)
       VALUES ($1, $5, current_setting('application_name'), inet_client_addr(),
-              $2::jsonb, $3::jsonb, $4, $6::jsonb))SQL";
-
-const char *const kEndHeartbeat =
-    "DELETE FROM test_cleanup.heartbeat WHERE $1::pg_catalog.text IS NULL OR "
-    "test_session_id OPERATOR(pg_catalog.=) $1::pg_catalog.text";
+              $2::jsonb, $3::jsonb, $4, $6::jsonb)),
+     heartbeat AS (
+      DELETE FROM test_cleanup.heartbeat WHERE $1::pg_catalog.text IS NULL OR
+             test_session_id OPERATOR(pg_catalog.=) $1::pg_catalog.text)
+SELECT)SQL";
 
 const char *const kDatabaseSearchPathQuery = R"SQL(
 SELECT (SELECT pg_catalog.substr(c, 13)

@@ -57,13 +57,11 @@ nlohmann::json cleanup_result(const Catalog &catalog, const Plan &plan,
                               const std::optional<std::string> &session, bool dry_run,
                               const nlohmann::json &warnings);
 
-// The audit row of a successful cleanup. $1 session (NULL: all), $2 deleted_counts,
-// $3 collateral_counts (jsonb text), $4 duration in ms (float8), $5 role, $6 transient
-// indexes (jsonb text or NULL).
-extern const char *const kInsertAuditRow;
-// The session is gone, and so is its sign of life; cleaning every session ($1 NULL) ends
-// every heartbeat.
-extern const char *const kEndHeartbeat;
+// One statement after a successful cleanup: its audit row, and the session's heartbeat
+// ended (the session is gone, and so is its sign of life; cleaning every session ends
+// every heartbeat). $1 session (NULL: all), $2 deleted_counts, $3 collateral_counts (jsonb
+// text), $4 duration in ms (float8), $5 role, $6 transient indexes (jsonb text or NULL).
+extern const char *const kAuditAndEndHeartbeat;
 
 // The search_path a database sets for itself (ALTER DATABASE ... SET search_path; NULL:
 // none), and when the server last read its configuration files. User triggers run with

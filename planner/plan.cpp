@@ -1058,6 +1058,7 @@ class Planner {
     }
     if (swept.empty()) return;
     plan_.sweep_begin = plan_.steps.size();
+    add_sweep_probe_step();
     for (const Group &group : owners_first)
       for (TableId id : group)
         if (swept.count(id)) add_sweep_find_step(id, swept);
@@ -1082,6 +1083,21 @@ class Planner {
       step.inputs.clear();
     }
     plan_.sweep_end = plan_.steps.size();
+  }
+
+  // Whether any row reaches a doomed row through a link: EXISTS per link, in one statement.
+  void add_sweep_probe_step() {
+    Inputs all(plan_.carried);
+    std::vector<std::string> conditions;
+    std::set<std::tuple<TableId, TableId, std::vector<Column>, std::vector<Column>>> joins;
+    for (const Edge &edge : catalog_.edges)
+      if (edge.kind == EdgeKind::link && in_plan(edge.owner) &&
+          joins.emplace(edge.dependent, edge.owner, edge.dependent_cols, edge.owner_cols).second)
+        conditions.push_back("EXISTS (SELECT FROM " + sql::from(table(edge.dependent), "d") +
+                             " WHERE " + owned_rows(edge, "d", all) + ")");
+    std::string any;
+    for (const std::string &condition : conditions) any += (any.empty() ? "" : " OR ") + condition;
+    add_step(Stage::sweep, Result::any_rows, {}, all.tables(), "SELECT " + any);
   }
 
   // The rows of `id` that are not doomed yet and reach a doomed row: through a link, to any

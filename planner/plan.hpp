@@ -46,6 +46,7 @@ enum class Result {
   counts,          // (tab int4, deleted int8, collateral int8), tab indexing Step::tables
   leftovers,       // one row: (count int8, a few keys as text) of Step::tables[0] still present
   protected_rows,  // the same shape: doomed rows of protected Step::tables[0] not marked
+  any_rows,        // one row, one boolean: whether the sweep has anything to find (below)
 };
 
 // An index the database lacks and a cleanup may build for its own transaction (setting
@@ -112,7 +113,10 @@ struct Plan {
   // points at a doomed owner through a link (no foreign key waits for the owner's lock) may
   // commit meanwhile: the sweep, steps [sweep_begin, sweep_end), finds such rows in a fresh
   // snapshot, with what depends on them, and deletes them; its executor repeats it until a
-  // round adds no row (at most kMaxSweepRounds). Empty when nothing can attach so.
+  // round adds no row (at most kMaxSweepRounds). Empty when nothing can attach so. Its first
+  // step (Result::any_rows) asks in one statement whether any row reaches a doomed row
+  // through a link: every row found before is locked, so only a link can bring a new one,
+  // and where none does the round ends there (the common case costs that one statement).
   bool row_locks = true;
   size_t sweep_begin = 0, sweep_end = 0;
 };
