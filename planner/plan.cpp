@@ -178,7 +178,7 @@ class Planner {
       plan_.tables.insert(plan_.tables.end(), group.begin(), group.end());
 
     add_lock_steps();
-    for (TableId root : catalog_.root_tables) add_seed_step(root);
+    add_seed_steps();
     for (const Group &group : owners_first) add_closure_steps(group);
     for (TableId id : plan_.tables)
       if (table(id).is_protected) add_protect_step(id);
@@ -364,13 +364,11 @@ class Planner {
   // `SELECT pg_catalog.array_agg(s.c0), ... FROM (rows) s(c0, ...)`: one array per carried
   // column of `id`, from a query yielding those columns.
   std::string aggregate(TableId id, const std::string &rows) const {
-    std::string aggregates, names;
-    for (size_t i = 0; i < carried(id).size(); ++i) {
-      const std::string name = "c" + std::to_string(i);
-      aggregates += (i ? ", " : "") + std::string("pg_catalog.array_agg(s.") + name + ")";
-      names += (i ? ", " : "") + name;
-    }
-    return "SELECT " + aggregates + " FROM (" + rows + ") s(" + names + ")";
+    std::string aggregates;
+    for (size_t i = 0; i < carried(id).size(); ++i)
+      aggregates +=
+          (i ? ", pg_catalog.array_agg(s.c" : "pg_catalog.array_agg(s.c") + std::to_string(i) + ")";
+    return "SELECT " + aggregates + " FROM (" + rows + ") s(" + names_of_carried(id) + ")";
   }
 
   void add_lock_steps() {
@@ -418,17 +416,44 @@ class Planner {
              "LOCK TABLE " + names + " IN SHARE ROW EXCLUSIVE MODE");
   }
 
-  void add_seed_step(TableId root) {
+  // The marked rows of every root table, locked: one statement for all of them (a schema
+  // with 49 root tables paid 49 statements for a cleanup that found nothing), whose row
+  // holds each root's arrays in turn. On Citus, one statement per root: it would plan a
+  // join of several tables' aggregates through intermediate results.
+  void add_seed_steps() {
+    if (citus_) {
+      for (TableId root : catalog_.root_tables)
+        add_step(Stage::seed, Result::doomed, {root}, {}, aggregate(root, marked_rows(root)));
+      return;
+    }
+    std::string columns, from;
+    for (size_t r = 0; r < catalog_.root_tables.size(); ++r) {
+      const TableId root = catalog_.root_tables[r];
+      const std::string alias = "r" + std::to_string(r);
+      for (size_t c = 0; c < carried(root).size(); ++c)
+        columns += (columns.empty() ? "" : ", ") + alias + ".c" + std::to_string(c);
+      from += (from.empty() ? "(" : " CROSS JOIN (") + aggregate(root, marked_rows(root)) + ") " +
+              alias + "(" + names_of_carried(root) + ")";
+    }
+    add_step(Stage::seed, Result::doomed, catalog_.root_tables, {},
+             "SELECT " + columns + " FROM " + from);
+  }
+
+  // A root's marked rows, locked in key order. Inheritance children have root rules of
+  // their own (see the catalog): ONLY here. Where every table is locked (a Citus distributed
+  // table in the plan), no row lock.
+  std::string marked_rows(TableId root) const {
     const Table &t = table(root);
-    // Inheritance children have root rules of their own (see the catalog): ONLY here.
-    // Where every table is locked (a Citus distributed table in the plan), no row lock.
-    add_step(Stage::seed, Result::doomed, {root}, {},
-             aggregate(root,
-                       "SELECT " + sql::columns("x", carried(root)) + " FROM " + sql::from(t, "x") +
-                           " WHERE " + sql::metadata_match(t, "x", by_session_) +
-                           (distributed_
-                                ? ""
-                                : " ORDER BY " + sql::columns("x", t.key) + " FOR UPDATE OF x")));
+    return "SELECT " + sql::columns("x", carried(root)) + " FROM " + sql::from(t, "x") + " WHERE " +
+           sql::metadata_match(t, "x", by_session_) +
+           (distributed_ ? "" : " ORDER BY " + sql::columns("x", t.key) + " FOR UPDATE OF x");
+  }
+
+  // `c0, c1, ...`: one name per carried column of `id`.
+  std::string names_of_carried(TableId id) const {
+    std::string names;
+    for (size_t c = 0; c < carried(id).size(); ++c) names += (c ? ", c" : "c") + std::to_string(c);
+    return names;
   }
 
   // The edges between members of a group, in catalog order.
@@ -515,9 +540,7 @@ class Planner {
   // key first): one array probe for a single-column key (an index or TID scan).
   std::string key_among(TableId id, const std::string &alias, const std::string &rows) const {
     const std::vector<Column> &key = table(id).key;
-    std::string names;
-    for (size_t c = 0; c < carried(id).size(); ++c) names += (c ? ", c" : "c") + std::to_string(c);
-    const std::string found = "(" + rows + ") f(" + names + ")";
+    const std::string found = "(" + rows + ") f(" + names_of_carried(id) + ")";
     if (key.size() == 1)
       return alias + "." + key[0].name + " " + key[0].equals + " ANY (ARRAY(SELECT f.c0 FROM " +
              found + "))";
