@@ -19,6 +19,13 @@ base_path=$PATH
 
 passed=0
 failed=0
+# Seconds per script and version, printed as a table at the end: a slow test shows where it
+# is added (issue 25's budget: 15 minutes warm, 25 from a fresh clone).
+timings=$repo/.tmp/timings
+: >"$timings"
+timed() {  # label, seconds
+  printf '%s\t%s\n' "$1" "$2" >>"$timings"
+}
 count() {  # counts the "ok ..." / "not ok ..." lines of a test's output
   passed=$((passed + $(grep -c '^ok ' "$1")))
   failed=$((failed + $(grep -c '^not ok ' "$1")))
@@ -48,9 +55,10 @@ run_suite() {
   local tap="s/^\(not \)\?ok - /&$label /"
 
   echo "== $label pg_regress"
-  local regress_log=$repo/.tmp/regress.log
+  local regress_log=$repo/.tmp/regress.log step_started=$SECONDS
   make -s installcheck >"$regress_log" 2>&1
   local regress_status=$?
+  timed "$label pg_regress" $((SECONDS - step_started))
   cat "$regress_log"
   # pg_regress 15 prints "test NAME ... ok" / "... FAILED"; 16 and later print TAP,
   # "ok N - NAME" / "not ok N - NAME".
@@ -69,8 +77,10 @@ run_suite() {
   for script in test/t_*.sh; do
     echo "== $label $script"
     output=$repo/.tmp/$(basename "$script").tap
+    step_started=$SECONDS
     bash "$script" 2>&1 | sed -u "$tap" | tee "$output"
     status=${PIPESTATUS[0]}
+    timed "$label $script" $((SECONDS - step_started))
     count "$output"
     if [ "$status" -ne 0 ] && ! grep -q '^not ok ' "$output"; then
       fail "$label $script exited with status $status"
@@ -82,6 +92,7 @@ run_suite() {
     fail "$label the server log shows a crashed backend"
   fi
   bash test/cluster.sh stop
+  timed "$label in all" $((SECONDS - started))
   echo "== PostgreSQL $major: $((SECONDS - started)) s"
 }
 
@@ -95,6 +106,10 @@ for major in ${PG:-15 18}; do
   esac
 done
 
+echo
+echo "== seconds per script, slowest first"
+sort -t "$(printf '\t')" -k2,2nr "$timings" | awk -F '\t' '{ printf "%6d s  %s\n", $2, $1 }'
+echo "== make test: $SECONDS s in all"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
