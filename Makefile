@@ -43,7 +43,7 @@ dist:
 	@echo "$(DIST).zip: $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', uncommitted changes left out')"
 
 # Goals that build nothing against PostgreSQL, and so need neither PGXS nor a version check.
-NON_BUILD_GOALS = test demo deps format format-check dist clean client shim sanitizers \
+NON_BUILD_GOALS = test demo deps format format-check dist clean client shim sanitizers planner-test \
                   client/test_cleanup_client shim/test_cleanup_shim shim/test_cleanup_shim_asan \
                   test/fuzz/fuzz_request
 BUILD_GOALS = $(if $(MAKECMDGOALS),$(filter-out $(NON_BUILD_GOALS),$(MAKECMDGOALS)),all)
@@ -134,6 +134,15 @@ client/test_cleanup_client: build/client/main.o $(CLIENT_LIB_OBJS)
 	$(CXX) -o $@ $^ $(shell pkg-config --libs libpq)
 client: client/test_cleanup_client
 .PHONY: client
+
+# The planner's unit tests (test/unit/): plain C++ against catalogs built in memory, no
+# server; TAP lines. `make test` runs them first.
+PLANNER_OBJS = $(patsubst %.cpp,build/%.o,$(sort $(wildcard planner/*.cpp)))
+build/test/unit/planner_test: build/test/unit/planner_test.o $(PLANNER_OBJS)
+	$(CXX) -o $@ $^
+planner-test: build/test/unit/planner_test
+	build/test/unit/planner_test
+.PHONY: planner-test
 
 # The HTTP shim: a plain C++ program with its own dependencies (cpp-httplib, libpq,
 # nlohmann/json) and the client's library (for --mode client), built by `make shim`, not by

@@ -96,6 +96,15 @@ run_suite() {
   echo "== PostgreSQL $major: $((SECONDS - started)) s"
 }
 
+# The planner alone first: seconds, no server.
+echo "== the planner's unit tests"
+started=$SECONDS
+make -s planner-test WERROR=-Werror 2>&1 | tee "$repo/.tmp/planner-test.tap"
+[ "${PIPESTATUS[0]}" -eq 0 ] || grep -q '^not ok ' "$repo/.tmp/planner-test.tap" ||
+  fail "the planner's unit tests build and run"
+count "$repo/.tmp/planner-test.tap"
+timed "planner unit tests" $((SECONDS - started))
+
 trap 'bash test/cluster.sh stop' EXIT
 for major in ${PG:-15 18}; do
   pg_config=$(bash test/pg_build.sh "$major")
