@@ -109,7 +109,8 @@ struct Plan {
   std::map<TableId, std::vector<Column>> carried;
   std::vector<Step> steps;
   // Row locks (the default): doomed rows are locked FOR UPDATE in key order, table by
-  // table in plan order, so two cleanups never deadlock, and no table is locked. A row that
+  // table in plan order, so cleanups whose collateral overlaps wait for each other instead
+  // of deadlocking (README's Limits names the exceptions), and no table is locked. A row that
   // points at a doomed owner through a link (no foreign key waits for the owner's lock) may
   // commit meanwhile: the sweep, steps [sweep_begin, sweep_end), finds such rows in a fresh
   // snapshot, with what depends on them, and deletes them; its executor repeats it until a
